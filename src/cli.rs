@@ -1,0 +1,250 @@
+//! The command line, declared with clap derive; the doc comments are the help.
+//!
+//! Conventions:
+//! - Values are typed and checked by clap before any code runs: a port is a
+//!   `u16` (70000 is rejected with a message), an address an [`Endpoint`], a
+//!   duration goes through [`parse_duration`] (`5`, `500ms`, `2m`).
+//! - Value names are uppercase: `PORT`, `HOST`, `DUR`, `N`, `FILE`.
+//! - Where netcat has a flag for the same thing, socklab uses the same letter:
+//!   `-k`, `-C`, `-w`, `-v`, `-q`, `-N`, `-s`, `-p`, `-x`, and `-l` is accepted.
+//! - Output flags (`-q`, `-v`, `--json`, `--events`, `--color`, `-x`) are global:
+//!   they may come before or after the subcommand.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::addr::{Endpoint, parse_port};
+use crate::units::{parse_duration, parse_size};
+
+const EXIT_CODES: &str = "\
+Exit codes: 0 success · 1 network or runtime error (explained on stderr) · 2 usage error.
+Every step goes to stderr as narration; stdout carries only the data.";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "socklab",
+    version,
+    about = "Learn how sockets work by using real ones: netcat-style tools that narrate every step",
+    long_about = "Learn how sockets work by using real ones.\n\n\
+        socklab listens, connects, sends and receives like netcat, and narrates every \
+        socket call on stderr as it happens: socket(), bind(), listen(), accept(), the \
+        non-blocking connect(), each read and write, FIN and close. Data goes to stdout \
+        untouched, so it works in scripts too.\n\n\
+        Start with `socklab demo`, then run `socklab listen 5288` and \
+        `socklab connect 127.0.0.1 5288` in two terminals.",
+    after_help = EXIT_CODES,
+    propagate_version = true,
+    arg_required_else_help = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub output: OutputArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct OutputArgs {
+    /// No narration: data on stdout, errors on stderr, nothing else
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// More detail: every readiness event poll() reports and every read and write
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+    /// Events as JSON lines on stderr instead of narration (schema: docs/events.md)
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Also append every event as a JSON line to FILE
+    #[arg(long, global = true, value_name = "FILE")]
+    pub events: Option<PathBuf>,
+    /// When to colour the narration (NO_COLOR turns auto off)
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorWhen::Auto)]
+    pub color: ColorWhen,
+    /// Hex and ASCII dump of every byte sent (>) and received (<), on stderr
+    #[arg(short = 'x', long, global = true)]
+    pub hex: bool,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum ColorWhen {
+    /// Colour when stderr is a terminal and NO_COLOR is not set
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Wait for TCP connections and talk to whoever connects (like `nc -l`)
+    Listen(ListenArgs),
+    /// Open a TCP connection and talk over it (like `nc HOST PORT`)
+    Connect(ConnectArgs),
+    /// Send UDP datagrams: one argument, or one stdin line, is one datagram
+    Send(SendArgs),
+    /// Receive UDP datagrams and show each one: number, sender, size, data
+    Recv(RecvArgs),
+    /// Watch a whole conversation in one terminal: a server and a client on loopback
+    Demo(DemoArgs),
+}
+
+/// How a connection uses stdin, stdout and FIN. Shared by listen and connect.
+#[derive(Args, Debug, Clone, Default)]
+pub struct StreamArgs {
+    /// Send CRLF line endings (LF in stdin becomes CR LF), as telnet-style text protocols expect
+    #[arg(short = 'C', long)]
+    pub crlf: bool,
+    /// When stdin ends, do not send FIN (shutdown); keep the connection open until the peer closes
+    #[arg(long, conflicts_with_all = ["send_only", "recv_only"])]
+    pub no_shutdown: bool,
+    /// Only send stdin; ignore data from the peer and finish when stdin ends
+    #[arg(long, conflicts_with = "recv_only")]
+    pub send_only: bool,
+    /// Only receive; do not read stdin
+    #[arg(long)]
+    pub recv_only: bool,
+    /// Close a connection on which nothing was sent or received for DUR (e.g. 30s)
+    #[arg(long, value_name = "DUR", value_parser = parse_duration)]
+    pub idle_timeout: Option<Duration>,
+    /// Accepted for netcat habits: sending FIN when stdin ends is already the default
+    #[arg(short = 'N')]
+    pub nc_shutdown: bool,
+    /// (netcat's UDP flag: socklab uses `send` and `recv` for UDP)
+    #[arg(short = 'u', hide = true)]
+    pub udp: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ListenArgs {
+    /// Where to listen: PORT (on 127.0.0.1), HOST:PORT, [::1]:PORT; 0.0.0.0:PORT or [::]:PORT for every interface; port 0 lets the OS choose
+    #[arg(value_name = "[HOST:]PORT", value_parser = parse_endpoint)]
+    pub addr: Endpoint,
+    /// Keep accepting clients after the first, and serve them all at once
+    #[arg(short = 'k', long)]
+    pub keep_open: bool,
+    /// With -k: serve at most N clients at once; refuse the rest politely (accept, then close)
+    #[arg(long, value_name = "N", requires = "keep_open", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_conns: Option<u32>,
+    /// Answer each client with what it sent (the RFC 862 echo service); stdin is not read
+    #[arg(long, conflicts_with_all = ["send_only", "recv_only", "no_shutdown"])]
+    pub echo: bool,
+    /// Length of the queue of finished handshakes waiting for accept()
+    #[arg(long, value_name = "N", default_value_t = 128)]
+    pub backlog: i32,
+    /// Accepted for netcat habits (`nc -l`): `listen` already listens
+    #[arg(short = 'l', hide = true)]
+    pub nc_listen: bool,
+    #[command(flatten)]
+    pub stream: StreamArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct ConnectArgs {
+    /// Where to connect: HOST PORT, HOST:PORT or [IPv6]:PORT (localhost, 127.0.0.1, ::1 ...)
+    #[arg(value_name = "HOST[:PORT]", value_parser = parse_endpoint)]
+    pub host: Endpoint,
+    /// The port, when not given as HOST:PORT
+    #[arg(value_name = "PORT", value_parser = parse_port)]
+    pub port: Option<u16>,
+    /// Give up connecting after DUR (default: the kernel's own limit, about two minutes)
+    #[arg(short = 'w', long = "timeout", value_name = "DUR", value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
+    /// Local address to bind before connecting
+    #[arg(short = 's', long, value_name = "IP")]
+    pub source: Option<IpAddr>,
+    /// Local port to bind before connecting (instead of one the OS picks)
+    #[arg(short = 'p', long, value_name = "PORT", value_parser = parse_port)]
+    pub source_port: Option<u16>,
+    #[command(flatten)]
+    pub stream: StreamArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct SendArgs {
+    /// Where to send: HOST PORT, HOST:PORT or [IPv6]:PORT
+    #[arg(value_name = "HOST[:PORT]", value_parser = parse_endpoint)]
+    pub host: Endpoint,
+    /// [PORT] [MESSAGE]: the port (unless given as HOST:PORT), then the datagram to send; without a message, each stdin line is one datagram
+    #[arg(value_name = "PORT] [MESSAGE", num_args = 0..=2)]
+    pub rest: Vec<String>,
+    /// Send one datagram of N bytes (e.g. 65507, 70000, 64k) instead of a message
+    #[arg(long, value_name = "N", value_parser = parse_size)]
+    pub size: Option<usize>,
+    /// After the last datagram, wait DUR for replies (and for "nobody is listening" news)
+    #[arg(long, value_name = "DUR", value_parser = parse_duration, default_value = "500ms")]
+    pub wait: Duration,
+    /// Local address to bind before sending
+    #[arg(short = 's', long, value_name = "IP")]
+    pub source: Option<IpAddr>,
+    /// Local port to send from (instead of one the OS picks)
+    #[arg(short = 'p', long, value_name = "PORT", value_parser = parse_port)]
+    pub source_port: Option<u16>,
+}
+
+#[derive(Args, Debug)]
+pub struct RecvArgs {
+    /// Where to receive: PORT (on 127.0.0.1), HOST:PORT, [::1]:PORT, 0.0.0.0:PORT; port 0 lets the OS choose
+    #[arg(value_name = "[HOST:]PORT", value_parser = parse_endpoint)]
+    pub addr: Endpoint,
+    /// Send each datagram back to whoever sent it
+    #[arg(long)]
+    pub echo: bool,
+    /// Exit after N datagrams
+    #[arg(long, value_name = "N")]
+    pub count: Option<u64>,
+}
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Which conversation to show
+    #[arg(value_enum, default_value_t = DemoKind::Tcp)]
+    pub kind: DemoKind,
+    /// Pause DUR between steps, to watch them happen
+    #[arg(long, value_name = "DUR", value_parser = parse_duration)]
+    pub pace: Option<Duration>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DemoKind {
+    /// A TCP listener and a client: handshake, a line each way, FIN, close
+    Tcp,
+    /// A UDP receiver and sender side by side: datagrams, boundaries, nobody listening
+    Udp,
+}
+
+fn parse_endpoint(s: &str) -> Result<Endpoint, String> {
+    s.parse()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn netcat_flags_parse() {
+        let cli = Cli::try_parse_from(["socklab", "listen", "-k", "-l", "-C", "-N", "5288"]);
+        assert!(cli.is_ok(), "{cli:?}");
+        let cli = Cli::try_parse_from(["socklab", "-q", "connect", "-w", "5", "localhost", "80"]);
+        assert!(cli.is_ok(), "{cli:?}");
+    }
+
+    #[test]
+    fn bad_ports_are_usage_errors() {
+        for args in [
+            ["socklab", "listen", "70000"],
+            ["socklab", "listen", "localhost:"],
+        ] {
+            let err = Cli::try_parse_from(args).expect_err("rejected");
+            assert_eq!(err.exit_code(), 2);
+        }
+    }
+}

@@ -1,0 +1,193 @@
+//! socklab: learn how sockets work by using real ones.
+//!
+//! netcat-style tools (`listen`, `connect`, `send`, `recv`) and a one-terminal
+//! `demo`, all built on one idea: **one stream of events, many views**. Code
+//! that moves bytes never prints; it records an [`Event`](trace::Event) for
+//! every socket call, and renderers turn those events into coloured narration,
+//! JSON lines, an event file for lessons, or a hex dump.
+//!
+//! # Layout
+//!
+//! ```text
+//! main.rs        parse the command line, call run(), exit with its code
+//! lib.rs         run(): build the tracer from the output flags, one arm per subcommand
+//! cli.rs         clap declarations; doc comments are the --help text
+//! addr.rs        "PORT", "HOST:PORT", "[::1]:PORT", "HOST PORT": parsing and resolution
+//! units.rs       durations (5, 500ms) and sizes (64k) as typed on a command line
+//! trace/         Event, Tracer, renderers (text, json, hexdump), escaping, explanations
+//! net/           sockets and the mio event loop: listen, connect, send, recv
+//! demo/          `socklab demo`: a server and a client in one process, one loop
+//! ```
+//!
+//! Exit codes: 0 success, 1 network or runtime error (explained on stderr),
+//! 2 usage error.
+
+pub mod addr;
+pub mod cli;
+pub mod demo;
+pub mod net;
+pub mod trace;
+pub mod units;
+
+use std::io::{self, IsTerminal};
+
+use cli::{Cli, ColorWhen, Command, OutputArgs};
+use net::error::NetError;
+use trace::explain::Action;
+use trace::hexdump::HexSink;
+use trace::json::JsonSink;
+use trace::text::{Layout, TextSink};
+use trace::{Event, Level, Side, Tracer};
+
+/// Exit code for success.
+pub const EXIT_OK: u8 = 0;
+/// Exit code for a network or runtime error.
+pub const EXIT_FAILURE: u8 = 1;
+/// Exit code for a usage error (also what clap uses).
+pub const EXIT_USAGE: u8 = 2;
+
+/// A mistake in how socklab was called that clap's types cannot catch (a port
+/// given twice, a MESSAGE and --size together). Exits with code 2.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl UsageError {
+    pub fn new(message: impl Into<String>) -> UsageError {
+        UsageError(message.into())
+    }
+}
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// Runs a parsed command line and returns the process exit code.
+pub fn run(cli: Cli) -> u8 {
+    let (name, side) = match &cli.command {
+        Command::Listen(_) => ("listen", Side::Server),
+        Command::Connect(_) => ("connect", Side::Client),
+        Command::Send(_) => ("send", Side::Client),
+        Command::Recv(_) => ("recv", Side::Server),
+        Command::Demo(_) => ("demo", Side::Server),
+    };
+    let layout = match &cli.command {
+        Command::Demo(d) if d.kind == cli::DemoKind::Udp => Layout::Columns(demo::column_width()),
+        _ => Layout::Lines,
+    };
+    let mut tracer = match tracer_for(name, &cli.output, layout) {
+        Ok(t) => t,
+        Err(e) => {
+            let mut t = tracer_for(
+                name,
+                &OutputArgs {
+                    events: None,
+                    ..cli.output.clone()
+                },
+                layout,
+            )
+            .unwrap_or_else(|_| Tracer::new(name));
+            e.emit(&mut t, side, None);
+            return EXIT_FAILURE;
+        }
+    };
+    tracer.emit(
+        side,
+        None,
+        Event::Start {
+            command: name,
+            version: env!("CARGO_PKG_VERSION"),
+        },
+    );
+    let result = match &cli.command {
+        Command::Listen(args) => net::listen::run(args, &mut tracer),
+        Command::Connect(args) => net::connect::run(args, &mut tracer),
+        Command::Send(args) => net::udp::send(args, &mut tracer),
+        Command::Recv(args) => net::udp::recv(args, &mut tracer),
+        Command::Demo(args) => demo::run(args, &mut tracer),
+    };
+    let code = match result {
+        Ok(()) => EXIT_OK,
+        Err(err) => report(&mut tracer, side, &err),
+    };
+    tracer.emit(side, None, Event::Exit { code: code as i32 });
+    code
+}
+
+/// Emits the error as an event (narrated with its explanation, or as JSON)
+/// and picks the exit code.
+fn report(tracer: &mut Tracer, side: Side, err: &anyhow::Error) -> u8 {
+    if let Some(usage) = err.downcast_ref::<UsageError>() {
+        eprintln!("error: {usage}\n\nFor more information, try '--help'.");
+        return EXIT_USAGE;
+    }
+    match err.downcast_ref::<NetError>() {
+        Some(net) => net.emit(tracer, side, None),
+        None => {
+            let message = format!("{err:#}");
+            tracer.emit(
+                side,
+                None,
+                Event::Error {
+                    kind: "error",
+                    message: &message,
+                    why: &message,
+                    next: "",
+                    errno: None,
+                },
+            );
+        }
+    }
+    EXIT_FAILURE
+}
+
+/// Decides colour once, for the whole process: on for a terminal unless
+/// NO_COLOR is set or TERM is dumb; `--color` overrides.
+pub fn use_color(when: ColorWhen) -> bool {
+    match when {
+        ColorWhen::Always => true,
+        ColorWhen::Never => false,
+        ColorWhen::Auto => {
+            io::stderr().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::env::var("TERM").map_or(true, |t| t != "dumb")
+        }
+    }
+}
+
+/// Builds the tracer the output flags ask for.
+pub fn tracer_for(
+    command: &'static str,
+    out: &OutputArgs,
+    layout: Layout,
+) -> Result<Tracer, NetError> {
+    colored::control::set_override(use_color(out.color));
+    let mut tracer = Tracer::new(command);
+    let detail = if out.verbose {
+        Level::Detail
+    } else {
+        Level::Data
+    };
+    if out.json {
+        tracer.add(Box::new(JsonSink::new(Box::new(io::stderr()), detail)));
+    } else {
+        let level = if out.quiet { Level::Error } else { detail };
+        tracer.add(Box::new(TextSink::new(
+            Box::new(io::stderr()),
+            level,
+            layout,
+        )));
+    }
+    if let Some(path) = &out.events {
+        let sink = JsonSink::append_to(path, detail)
+            .map_err(|e| NetError::new(Action::Events, path.display(), e))?;
+        tracer.add(Box::new(sink));
+    }
+    if out.hex {
+        tracer.add(Box::new(HexSink::new(Box::new(io::stderr()))));
+    }
+    Ok(tracer)
+}

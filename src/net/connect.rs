@@ -1,0 +1,152 @@
+//! `socklab connect`: the client side of the flow chart.
+//!
+//! resolve → socket() → non-blocking connect() (EINPROGRESS) → poll() until the
+//! socket is writable → SO_ERROR tells whether the handshake worked → read and
+//! write → close(). A name with several addresses is tried address by address,
+//! each failure narrated.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use mio::net::TcpStream;
+use mio::{Events, Interest, Poll, Token};
+
+use super::error::{NetContext, NetError};
+use super::resolve_narrated;
+use super::session::{Policy, Session};
+use super::socket::{finish_connect, source_addr, start_connect};
+use super::{interrupted, readiness};
+use crate::UsageError;
+use crate::cli::ConnectArgs;
+use crate::trace::explain::Action;
+use crate::trace::{Event, Level, Side, Tracer};
+
+const CONNECTING: Token = Token(0);
+
+pub fn run(args: &ConnectArgs, t: &mut Tracer) -> anyhow::Result<()> {
+    if args.stream.udp {
+        return Err(UsageError::new(
+            "-u: UDP has no connection to open; send datagrams with `socklab send HOST PORT MESSAGE`",
+        )
+        .into());
+    }
+    let (host, port) = args
+        .host
+        .clone()
+        .with_port(args.port)
+        .map_err(UsageError::new)?;
+    if port == 0 {
+        return Err(UsageError::new(
+            "port 0 means \"any free port\" when binding; a connection needs the real port of a listener",
+        )
+        .into());
+    }
+    let addrs = resolve_narrated(t, Side::Client, &host, port)?;
+    let deadline = args.timeout.map(|d| Instant::now() + d);
+    let mut poll = Poll::new()?;
+    let mut last_error = None;
+    for (i, &addr) in addrs.iter().enumerate() {
+        let source = source_addr(&addr, args.source, args.source_port);
+        match handshake(&mut poll, t, addr, source, deadline, args.timeout) {
+            Ok(stream) => {
+                let mut session =
+                    Session::new(poll, t, Side::Client, Policy::from_stream(&args.stream))?;
+                hand_over(stream, addr, &mut session)?;
+                return session.run();
+            }
+            Err(e) if i + 1 < addrs.len() => {
+                e.emit(t, Side::Client, None);
+                t.emit(
+                    Side::Client,
+                    None,
+                    Event::Note {
+                        text: "trying the next address",
+                    },
+                );
+            }
+            Err(e) => last_error = Some(e),
+        }
+    }
+    Err(last_error
+        .map(anyhow::Error::from)
+        .unwrap_or_else(|| anyhow::anyhow!("no address to connect to")))
+}
+
+/// Moves the connected stream from the handshake's registration into the session.
+fn hand_over(
+    mut stream: TcpStream,
+    addr: SocketAddr,
+    session: &mut Session,
+) -> Result<(), NetError> {
+    session
+        .registry()
+        .deregister(&mut stream)
+        .net(Action::Connect, addr)?;
+    session.add(stream, addr)
+}
+
+/// One connection attempt: start it, then wait in poll() for the kernel to
+/// finish (or fail) the three-way handshake.
+fn handshake(
+    poll: &mut Poll,
+    t: &mut Tracer,
+    addr: SocketAddr,
+    source: Option<SocketAddr>,
+    deadline: Option<Instant>,
+    limit: Option<Duration>,
+) -> Result<TcpStream, NetError> {
+    let started = Instant::now();
+    let mut stream = start_connect(t, Side::Client, addr, source)?;
+    poll.registry()
+        .register(
+            &mut stream,
+            CONNECTING,
+            Interest::READABLE | Interest::WRITABLE,
+        )
+        .net(Action::Connect, addr)?;
+    let mut events = Events::with_capacity(4);
+    loop {
+        let timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        if timeout == Some(Duration::ZERO) {
+            let _ = poll.registry().deregister(&mut stream);
+            let millis = limit.unwrap_or_default().as_millis() as u64;
+            t.emit(
+                Side::Client,
+                None,
+                Event::Timeout {
+                    what: "connect (-w)",
+                    millis,
+                },
+            );
+            let cause = std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("no answer within {millis} ms (-w)"),
+            );
+            return Err(NetError::new(Action::Connect, addr, cause));
+        }
+        if let Err(e) = poll.poll(&mut events, timeout) {
+            if interrupted(&e) {
+                continue;
+            }
+            return Err(NetError::new(Action::Connect, addr, e));
+        }
+        if t.wants(Level::Detail) {
+            for e in events.iter() {
+                t.emit(Side::Client, None, readiness(e));
+            }
+        }
+        if events
+            .iter()
+            .any(|e| e.token() == CONNECTING && (e.is_writable() || e.is_error()))
+        {
+            match finish_connect(t, Side::Client, &stream, addr, started) {
+                Ok(Some(_)) => return Ok(stream),
+                Ok(None) => continue,
+                Err(e) => {
+                    let _ = poll.registry().deregister(&mut stream);
+                    return Err(e);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,70 @@
+//! Sockets and the event loop.
+//!
+//! - [`socket`]: the calls of the flow chart (socket, bind, listen, connect),
+//!   each narrated;
+//! - [`conn`] and [`session`]: a TCP connection and the mio loop that serves
+//!   one or many of them with stdin and stdout;
+//! - [`listen`], [`connect`]: the two TCP commands; [`udp`]: `send` and `recv`;
+//! - [`stdin`], [`output`]: the process's own input and output;
+//! - [`error`]: a failed call with enough context to explain it.
+
+pub mod conn;
+pub mod connect;
+pub mod error;
+pub mod listen;
+pub mod output;
+pub mod session;
+pub mod socket;
+pub mod stdin;
+pub mod udp;
+
+use std::io;
+use std::net::SocketAddr;
+
+use crate::addr::{Host, resolve};
+use crate::trace::explain::Action;
+use crate::trace::{Event, Side, Tracer};
+use error::NetContext;
+
+/// The call could not complete without blocking: go back to poll().
+pub fn would_block(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::WouldBlock
+}
+
+/// A signal arrived during the call: simply call again.
+pub fn interrupted(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::Interrupted
+}
+
+/// Resolves a host, narrating the lookup when it is a name.
+pub fn resolve_narrated(
+    t: &mut Tracer,
+    side: Side,
+    host: &Host,
+    port: u16,
+) -> Result<Vec<SocketAddr>, error::NetError> {
+    let addrs = resolve(host, port).net(Action::Resolve, host)?;
+    if let Host::Name(name) = host {
+        t.emit(
+            side,
+            None,
+            Event::Resolve {
+                host: name,
+                addrs: addrs.clone(),
+            },
+        );
+    }
+    Ok(addrs)
+}
+
+/// The `-v` event for one readiness report from poll().
+pub fn readiness(e: &mio::event::Event) -> Event<'static> {
+    Event::Poll {
+        token: e.token().0,
+        readable: e.is_readable(),
+        writable: e.is_writable(),
+        read_closed: e.is_read_closed(),
+        write_closed: e.is_write_closed(),
+        error: e.is_error(),
+    }
+}

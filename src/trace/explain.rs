@@ -1,0 +1,291 @@
+//! Explanations, kept in one place so that the narration, error messages and
+//! lessons say the same thing.
+//!
+//! Two tables: [`why`] gives the one-line reason attached to a step the first
+//! time it appears ("why does read() return 0?"); [`explain`] turns a failed
+//! socket call into what happened, why, and what to do next, keyed by the call
+//! and the errno.
+
+use std::io;
+
+use super::event::{Event, Kind};
+
+/// The one-line "why" for a step, shown the first time the step appears.
+pub fn why(event: &Event) -> Option<&'static str> {
+    Some(match event {
+        Event::Resolve { .. } => {
+            "a name like localhost is looked up (in /etc/hosts or DNS) to get IP addresses; sockets only know addresses"
+        }
+        Event::Socket { .. } => {
+            "socket() asks the kernel for a new endpoint; you get back a small number, a file descriptor, that names it in every later call"
+        }
+        Event::SetOption { .. } => {
+            "SO_REUSEADDR lets a restarted server bind its port at once, even while old connections on it wait out TIME_WAIT"
+        }
+        Event::Bind { .. } => {
+            "bind() gives the socket its local address: which IP (which network interface) and which port (which program on this host)"
+        }
+        Event::Listen { .. } => {
+            "listen() turns the socket into a listening one: the kernel now completes handshakes by itself and queues the new connections (the backlog) until accept() takes them"
+        }
+        Event::Connect {
+            kind: Kind::Dgram, ..
+        } => {
+            "connect() on a UDP socket sends nothing: it records the destination, so send() needs no address and the kernel can report ICMP errors (nobody listening) back to us"
+        }
+        Event::Connect {
+            in_progress: true, ..
+        } => {
+            "a non-blocking connect() returns EINPROGRESS at once: the kernel sends SYN, waits for SYN-ACK and answers ACK (the three-way handshake) while our loop waits in poll()"
+        }
+        Event::Connect { .. } => "connect() finished at once: the handshake was already done",
+        Event::Connected { .. } => {
+            "the socket became writable, and SO_ERROR = 0 says the handshake succeeded; the OS picked our local (ephemeral) port"
+        }
+        Event::Accept { .. } => {
+            "accept() takes one finished handshake off the listen queue and returns a new socket just for that client; the listening socket keeps listening"
+        }
+        Event::Refuse { .. } => {
+            "the handshake is done by the kernel before we can say no, so refusing means accepting and closing at once"
+        }
+        Event::StopListening { .. } => {
+            "like nc, listen serves one client; closing the listening socket makes new connection attempts fail (use -k to keep accepting)"
+        }
+        Event::Poll { .. } => {
+            "poll() (epoll on Linux) sleeps until the kernel says a socket is ready, so one thread can serve many sockets without spinning"
+        }
+        Event::WouldBlock { .. } => {
+            "the socket is non-blocking: instead of putting the program to sleep, the call says EAGAIN (would block) and the loop goes back to poll()"
+        }
+        Event::Read { .. } => {
+            "read() returns whatever bytes have arrived so far; TCP is a stream, so one read may hold several writes, or part of one"
+        }
+        Event::Write { .. } => {
+            "write() copies bytes into the kernel's send buffer and returns; the kernel sends them and retransmits them if they are lost"
+        }
+        Event::PeerClosed => {
+            "read() returning 0 is how the kernel says the peer sent FIN: it will send no more bytes (it may still read ours)"
+        }
+        Event::InputEnd => "our input ended (Ctrl-D on a terminal, or the end of a pipe or file)",
+        Event::Shutdown { .. } => {
+            "shutdown(Write) sends FIN: \"I am done sending\", while we can still read the peer's reply (a half-close)"
+        }
+        Event::Close { .. } => {
+            "close() releases the descriptor; if we had not sent FIN yet the kernel sends it now. The side that closes first waits in TIME_WAIT"
+        }
+        Event::Datagram { .. } => {
+            "UDP keeps message boundaries: one send() is one datagram is one recv(), from whoever sent it; there is no connection"
+        }
+        Event::Sent { .. } => {
+            "send() on UDP hands one whole datagram to the kernel; nothing tells us whether it arrives"
+        }
+        Event::Timeout { .. } => "a deadline passed with nothing happening on the socket",
+        _ => return None,
+    })
+}
+
+/// Which socket operation failed: the errno alone does not say what to do
+/// (EACCES from bind() and from send() mean different things).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    Resolve,
+    Bind,
+    Listen,
+    Connect,
+    Accept,
+    Read,
+    Write,
+    Send,
+    Recv,
+    Shutdown,
+    Stdin,
+    Stdout,
+    Events,
+    /// A connection stayed silent longer than `--idle-timeout`.
+    Idle,
+}
+
+impl Action {
+    pub fn verb(self) -> &'static str {
+        match self {
+            Action::Resolve => "look up",
+            Action::Bind => "bind",
+            Action::Listen => "listen on",
+            Action::Connect => "connect to",
+            Action::Accept => "accept on",
+            Action::Read => "read from",
+            Action::Write => "write to",
+            Action::Send => "send to",
+            Action::Recv => "receive on",
+            Action::Shutdown => "shut down",
+            Action::Stdin => "read",
+            Action::Stdout => "write",
+            Action::Events => "write the event file",
+            Action::Idle => "wait for data from",
+        }
+    }
+}
+
+/// What went wrong, in plain words.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Explanation {
+    /// Stable identifier (the JSON `kind`), e.g. `connection_refused`.
+    pub kind: &'static str,
+    pub why: String,
+    pub next: String,
+}
+
+/// Explains a failed call. `target` is the address or name involved, as the
+/// user would write it (`127.0.0.1:5288`); its port, if any, is used in the
+/// advice.
+pub fn explain(action: Action, target: &str, err: &io::Error) -> Explanation {
+    let port = target
+        .rsplit(':')
+        .next()
+        .filter(|p| p.parse::<u16>().is_ok())
+        .unwrap_or("PORT");
+    let (kind, why, next) = match (action, err.raw_os_error()) {
+        (Action::Resolve, _) => (
+            "resolve_failed",
+            format!("the name {target:?} could not be turned into an IP address: neither /etc/hosts nor DNS knows it"),
+            "check the spelling, or give an IP address such as 127.0.0.1 or ::1".to_string(),
+        ),
+        (_, Some(libc::EADDRINUSE)) => (
+            "address_in_use",
+            format!("another socket already holds {target}: a server that is still running (an earlier socklab?), or a recent connection on that port waiting out TIME_WAIT on a socket without SO_REUSEADDR"),
+            format!("see who holds it with `ss -ltnup 'sport = :{port}'`, stop that program, or pick another port (0 lets the OS choose a free one)"),
+        ),
+        (Action::Bind, Some(libc::EACCES)) => (
+            "permission_denied",
+            format!("ports below 1024 are reserved for the system: only root (or a program with CAP_NET_BIND_SERVICE) may bind port {port}"),
+            "use a port above 1024, for example `socklab listen 5288`".to_string(),
+        ),
+        (Action::Bind, Some(libc::EADDRNOTAVAIL)) => (
+            "address_not_available",
+            format!("{target} is not an address of this machine, so no socket here can bind it"),
+            "bind 127.0.0.1 (this machine only), 0.0.0.0 (every IPv4 address) or [::] (every IPv6 address)".to_string(),
+        ),
+        (Action::Send | Action::Recv, Some(libc::ECONNREFUSED)) => (
+            "port_unreachable",
+            format!("nobody is listening there: the host answered our datagram to {target} with an ICMP \"port unreachable\" message, which the kernel reports on a connected UDP socket as ECONNREFUSED"),
+            format!("start a receiver first (`socklab recv {port}` in another terminal), or check the port"),
+        ),
+        (_, Some(libc::ECONNREFUSED)) => (
+            "connection_refused",
+            format!("nothing is listening on {target}: the host answered our SYN with RST (reset), which means \"no socket here accepts connections on that port\""),
+            format!("start a listener first (`socklab listen {port}` in another terminal), or check the host and port"),
+        ),
+        (Action::Idle, _) => (
+            "idle_timeout",
+            format!("nothing was sent or received on the connection with {target} for longer than --idle-timeout allows ({err})"),
+            "raise --idle-timeout, or leave it out to wait as long as the peer likes".to_string(),
+        ),
+        (_, Some(libc::ETIMEDOUT)) | (_, None) if err.kind() == io::ErrorKind::TimedOut => (
+            "timed_out",
+            format!("no answer from {target} in time: the SYN got no reply at all, so a firewall may be dropping packets or the host may be down ({err})"),
+            "check the address; give more time with -w/--timeout".to_string(),
+        ),
+        (_, Some(libc::EHOSTUNREACH)) => (
+            "host_unreachable",
+            format!("no route to the host of {target}: a router or this machine's own table says that host cannot be reached"),
+            "check the address and that the host is up; `ip route get ADDRESS` shows the route the kernel would use".to_string(),
+        ),
+        (_, Some(libc::ENETUNREACH)) => (
+            "network_unreachable",
+            format!("this machine has no route to the network of {target} (no default route, or the interface is down)"),
+            "check `ip route`; to practise, use loopback: 127.0.0.1 or ::1".to_string(),
+        ),
+        (_, Some(libc::EAFNOSUPPORT | libc::EADDRNOTAVAIL)) => (
+            "address_not_available",
+            format!("the address {target} cannot be used from here (IPv6 disabled, or a source address that is not this machine's)"),
+            "use 127.0.0.1, or check the -s/--source address".to_string(),
+        ),
+        (_, Some(libc::ECONNRESET)) => (
+            "connection_reset",
+            format!("the peer at {target} reset the connection (RST): it closed while our data was still unread, or it crashed"),
+            "the conversation is over; connect again if you need to".to_string(),
+        ),
+        (_, Some(libc::EPIPE)) => (
+            "broken_pipe",
+            format!("we wrote to {target} after the connection was closed (EPIPE): the peer is gone"),
+            "the conversation is over; connect again if you need to".to_string(),
+        ),
+        (_, Some(libc::EMSGSIZE)) => (
+            "message_too_long",
+            "a UDP datagram carries at most 65,507 bytes of data over IPv4 (65,535 minus 20 bytes of IP header and 8 of UDP header) and 65,527 over IPv6; this one was bigger, so the kernel refused it (EMSGSIZE)".to_string(),
+            "send less per datagram (split the data), or use TCP, which is a stream with no message size limit".to_string(),
+        ),
+        (Action::Stdin, _) => (
+            "input_failed",
+            format!("reading our own input failed: {err}"),
+            "check what stdin is connected to".to_string(),
+        ),
+        (Action::Stdout, _) => (
+            "output_failed",
+            format!("writing received data to stdout failed: {err}"),
+            "check where stdout goes (a full disk? a closed pipe?)".to_string(),
+        ),
+        (Action::Events, _) => (
+            "events_file_failed",
+            format!("the event file {target} could not be written: {err}"),
+            "check the path and its permissions, or drop --events".to_string(),
+        ),
+        _ => (
+            "os_error",
+            format!("the kernel refused to {} {target}: {err}", action.verb()),
+            "`man 2 socket` and friends list what this errno means".to_string(),
+        ),
+    };
+    Explanation { kind, why, next }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn os(code: i32) -> io::Error {
+        io::Error::from_raw_os_error(code)
+    }
+
+    #[test]
+    fn the_same_errno_means_different_things_for_different_calls() {
+        let e = explain(Action::Connect, "127.0.0.1:9", &os(libc::ECONNREFUSED));
+        assert_eq!(e.kind, "connection_refused");
+        assert!(e.next.contains("socklab listen 9"), "{}", e.next);
+        let e = explain(Action::Recv, "127.0.0.1:9", &os(libc::ECONNREFUSED));
+        assert_eq!(e.kind, "port_unreachable");
+        assert!(e.why.contains("nobody is listening there"));
+        assert!(e.next.contains("socklab recv 9"));
+    }
+
+    #[test]
+    fn every_listed_error_has_its_own_kind() {
+        let cases = [
+            (Action::Bind, libc::EADDRINUSE, "address_in_use"),
+            (Action::Bind, libc::EACCES, "permission_denied"),
+            (Action::Connect, libc::ETIMEDOUT, "timed_out"),
+            (Action::Connect, libc::EHOSTUNREACH, "host_unreachable"),
+            (Action::Connect, libc::ENETUNREACH, "network_unreachable"),
+            (Action::Read, libc::ECONNRESET, "connection_reset"),
+            (Action::Write, libc::EPIPE, "broken_pipe"),
+            (Action::Send, libc::EMSGSIZE, "message_too_long"),
+            (Action::Bind, libc::EADDRNOTAVAIL, "address_not_available"),
+        ];
+        for (action, code, kind) in cases {
+            assert_eq!(explain(action, "127.0.0.1:80", &os(code)).kind, kind);
+        }
+        let timeout = io::Error::new(io::ErrorKind::TimedOut, "no answer within 1s");
+        assert_eq!(explain(Action::Connect, "x:1", &timeout).kind, "timed_out");
+        let lookup = io::Error::other("failed to lookup address information");
+        assert_eq!(
+            explain(Action::Resolve, "nosuch.invalid", &lookup).kind,
+            "resolve_failed"
+        );
+    }
+
+    #[test]
+    fn address_in_use_names_the_port_in_its_advice() {
+        let e = explain(Action::Bind, "127.0.0.1:5288", &os(libc::EADDRINUSE));
+        assert!(e.next.contains("sport = :5288"), "{}", e.next);
+    }
+}

@@ -1,0 +1,137 @@
+//! JSON lines: one object per event, for scripts (`--json` on stderr) and for
+//! the lessons (`--events FILE`, appended).
+//!
+//! The envelope fields (`v`, `ts_us`, `pid`, `cmd`, `side`, `conn`, `step`)
+//! come first; the step's own fields follow. `docs/events.md` is the schema.
+//! Each line is written with a single `write` call so that several socklab
+//! processes appending to one event file never interleave inside a line.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::event::{Event, Level, Side};
+use super::{Record, Sink};
+
+/// Version of the JSON event schema. Bumped only on an incompatible change.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Serialize)]
+struct Envelope<'a> {
+    v: u32,
+    ts_us: u64,
+    pid: u32,
+    cmd: &'a str,
+    side: Side,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    conn: Option<u64>,
+    #[serde(flatten)]
+    event: &'a Event<'a>,
+}
+
+pub struct JsonSink {
+    out: Box<dyn Write>,
+    level: Level,
+    line: Vec<u8>,
+}
+
+impl JsonSink {
+    pub fn new(out: Box<dyn Write>, level: Level) -> JsonSink {
+        JsonSink {
+            out,
+            level,
+            line: Vec::with_capacity(512),
+        }
+    }
+
+    /// Appends to `path`, creating it if needed.
+    pub fn append_to(path: &Path, level: Level) -> io::Result<JsonSink> {
+        let file: File = OpenOptions::new().create(true).append(true).open(path)?;
+        Ok(JsonSink::new(Box::new(file), level))
+    }
+}
+
+/// The JSON line for a record, without the newline.
+pub fn to_line(rec: &Record) -> serde_json::Result<Vec<u8>> {
+    let mut line = Vec::new();
+    write_line(rec, &mut line)?;
+    Ok(line)
+}
+
+fn write_line(rec: &Record, line: &mut Vec<u8>) -> serde_json::Result<()> {
+    let envelope = Envelope {
+        v: SCHEMA_VERSION,
+        ts_us: rec.ts_us,
+        pid: rec.pid,
+        cmd: rec.command,
+        side: rec.side,
+        conn: rec.conn,
+        event: rec.event,
+    };
+    serde_json::to_writer(line, &envelope)
+}
+
+impl Sink for JsonSink {
+    fn level(&self) -> Level {
+        self.level
+    }
+
+    fn record(&mut self, rec: &Record) -> io::Result<()> {
+        self.line.clear();
+        write_line(rec, &mut self.line)?;
+        self.line.push(b'\n');
+        self.out.write_all(&self.line)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::event::Data;
+    use std::time::Duration;
+
+    fn line(event: &Event) -> serde_json::Value {
+        let rec = Record {
+            ts_us: 1,
+            elapsed: Duration::ZERO,
+            pid: 7,
+            command: "listen",
+            side: Side::Server,
+            conn: Some(1),
+            event,
+        };
+        serde_json::from_slice(&to_line(&rec).expect("serialises")).expect("valid JSON")
+    }
+
+    #[test]
+    fn envelope_and_step_fields_share_one_object() {
+        let v = line(&Event::Read {
+            n: 5,
+            data: Data(b"hello"),
+        });
+        assert_eq!(v["v"], 1);
+        assert_eq!(v["step"], "read");
+        assert_eq!(v["side"], "server");
+        assert_eq!(v["conn"], 1);
+        assert_eq!(v["n"], 5);
+        assert_eq!(v["data"], "hello");
+    }
+
+    #[test]
+    fn unit_steps_serialise_with_their_name() {
+        assert_eq!(line(&Event::PeerClosed)["step"], "peer_closed");
+    }
+
+    #[test]
+    fn data_preview_is_bounded() {
+        let big = vec![b'x'; 10_000];
+        let v = line(&Event::Write {
+            n: big.len(),
+            data: Data(&big),
+        });
+        assert_eq!(v["n"], 10_000);
+        assert_eq!(v["data"].as_str().map(str::len), Some(Data::PREVIEW));
+    }
+}

@@ -1,0 +1,472 @@
+//! The narration: events as coloured sentences on stderr.
+//!
+//! Each event becomes one line, prefixed by the time since start, the side and
+//! the connection number, so a session reads like the tutorial's flow chart
+//! coming alive. The first time a step appears it carries its one-line "why"
+//! from [`explain`](super::explain). A bulk transfer would print a line per
+//! read, so after the first [`SHOWN_PER_CONN`] reads and writes of a connection
+//! the rest are summarised once a second (`-v` shows every one).
+//!
+//! Two layouts: lines (the default), and two columns, server on the left and
+//! client on the right, which `socklab demo udp` uses to put both sides of a
+//! conversation next to each other.
+
+use std::collections::{HashMap, HashSet};
+use std::io::{self, Write};
+use std::time::{Duration, Instant};
+
+use colored::{ColoredString, Colorize};
+
+use super::escape::preview;
+use super::event::{Event, Level, Side};
+use super::explain::why;
+use super::{Record, Sink};
+
+/// Reads and writes narrated one by one per connection before summarising.
+pub const SHOWN_PER_CONN: u32 = 24;
+/// How often a summary line is printed while data flows.
+const SUMMARY_EVERY: Duration = Duration::from_secs(1);
+/// How many characters of data a narration line shows.
+const PREVIEW_CHARS: usize = 60;
+/// Where explanations start under a narration line (after time, side, conn).
+const INDENT: usize = 20;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout {
+    /// One line per event; explanations wrapped to this many characters
+    /// (the terminal's width, or a generous default when not a terminal).
+    Lines,
+    /// Server left, client right, each column this many characters wide.
+    Columns(usize),
+}
+
+enum Admit {
+    Show,
+    /// Show it, and say that what follows will be summarised.
+    ShowLast,
+    Hide,
+    Summary(String),
+}
+
+#[derive(Default)]
+struct Throttle {
+    shown: u32,
+    reads: u64,
+    read_bytes: u64,
+    writes: u64,
+    write_bytes: u64,
+    last_summary: Option<Instant>,
+}
+
+pub struct TextSink {
+    out: Box<dyn Write>,
+    level: Level,
+    layout: Layout,
+    explained: HashSet<&'static str>,
+    throttles: HashMap<(Side, Option<u64>), Throttle>,
+    header_done: bool,
+    width: usize,
+}
+
+impl TextSink {
+    /// `level` is [`Level::Error`] for `--quiet`, [`Level::Data`] normally and
+    /// [`Level::Detail`] for `-v`.
+    pub fn new(out: Box<dyn Write>, level: Level, layout: Layout) -> TextSink {
+        TextSink {
+            out,
+            level,
+            layout,
+            explained: HashSet::new(),
+            throttles: HashMap::new(),
+            header_done: false,
+            width: terminal_size::terminal_size_of(io::stderr()).map_or(120, |(w, _)| w.0 as usize),
+        }
+    }
+
+    fn verbose(&self) -> bool {
+        self.level >= Level::Detail
+    }
+
+    /// Decides whether a read, write or WouldBlock gets a line of its own.
+    fn admit(&mut self, rec: &Record) -> Admit {
+        let key = (rec.side, rec.conn);
+        let n = match rec.event {
+            Event::Read { n, .. } | Event::Write { n, .. } => *n as u64,
+            Event::WouldBlock { .. } => 0,
+            Event::Close { .. } => {
+                // The close line carries the totals; forget the counters.
+                self.throttles.remove(&key);
+                return Admit::Show;
+            }
+            _ => return Admit::Show,
+        };
+        if self.verbose() {
+            return Admit::Show;
+        }
+        let th = self.throttles.entry(key).or_default();
+        if th.shown < SHOWN_PER_CONN {
+            th.shown += 1;
+            return if th.shown == SHOWN_PER_CONN {
+                Admit::ShowLast
+            } else {
+                Admit::Show
+            };
+        }
+        match rec.event {
+            Event::Read { .. } => (th.reads, th.read_bytes) = (th.reads + 1, th.read_bytes + n),
+            Event::Write { .. } => {
+                (th.writes, th.write_bytes) = (th.writes + 1, th.write_bytes + n)
+            }
+            _ => {}
+        }
+        let now = Instant::now();
+        if th.last_summary.is_some_and(|t| now - t < SUMMARY_EVERY) {
+            return Admit::Hide;
+        }
+        th.last_summary = Some(now);
+        Admit::Summary(format!(
+            "… so far, not shown: {} reads ({}), {} writes ({})",
+            th.reads,
+            bytes(th.read_bytes),
+            th.writes,
+            bytes(th.write_bytes)
+        ))
+    }
+
+    fn emit_lines(
+        &mut self,
+        rec: &Record,
+        main: ColoredString,
+        extra: Vec<ColoredString>,
+    ) -> io::Result<()> {
+        let mut text = String::new();
+        match self.layout {
+            Layout::Lines => {
+                let conn = rec.conn.map(|c| format!("#{c}")).unwrap_or_default();
+                let head = format!(
+                    "{:>8.3} {:<6} {:<3}",
+                    rec.elapsed.as_secs_f64(),
+                    rec.side.label(),
+                    conn
+                );
+                let head = match rec.side {
+                    Side::Server => head.cyan(),
+                    Side::Client => head.magenta(),
+                };
+                text.push_str(&format!("{head} {main}\n"));
+                for line in extra {
+                    for piece in wrap(&line.input, self.width.saturating_sub(INDENT)) {
+                        text.push_str(&format!("{:INDENT$}{}\n", "", restyle(&line, &piece)));
+                    }
+                }
+            }
+            Layout::Columns(width) => {
+                if !self.header_done {
+                    self.header_done = true;
+                    text.push_str(&format!(
+                        "{} │ {}\n{}─┼─{}\n",
+                        pad(&"server".cyan().bold(), "server", width),
+                        "client".magenta().bold(),
+                        "─".repeat(width),
+                        "─".repeat(width)
+                    ));
+                }
+                let mut all = vec![main];
+                all.extend(extra);
+                for styled in all {
+                    for piece in wrap(&styled.input, width) {
+                        let cell = restyle(&styled, &piece);
+                        match rec.side {
+                            Side::Server => {
+                                text.push_str(&format!("{} │\n", pad(&cell, &piece, width)))
+                            }
+                            Side::Client => {
+                                text.push_str(&format!("{} │ {cell}\n", " ".repeat(width)))
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        self.out.write_all(text.as_bytes())
+    }
+}
+
+impl Sink for TextSink {
+    fn level(&self) -> Level {
+        self.level
+    }
+
+    fn record(&mut self, rec: &Record) -> io::Result<()> {
+        let mut extra = Vec::new();
+        match self.admit(rec) {
+            Admit::Show => {}
+            Admit::ShowLast => extra.push(
+                "… further reads and writes on this connection are summarised once a second (-v shows each one)"
+                    .dimmed(),
+            ),
+            Admit::Hide => return Ok(()),
+            Admit::Summary(line) => return self.emit_lines(rec, line.dimmed(), Vec::new()),
+        }
+        let Some(main) = describe(rec.event) else {
+            return Ok(());
+        };
+        let main = match rec.event {
+            Event::Error {
+                message, why, next, ..
+            } => {
+                extra.push(format!("why:  {why}").normal());
+                if !next.is_empty() {
+                    extra.push(format!("next: {next}").normal());
+                }
+                format!("error: {message}").red().bold()
+            }
+            Event::Read { .. } | Event::Datagram { .. } => main.green(),
+            Event::Write { .. } | Event::Sent { .. } => main.yellow(),
+            Event::WouldBlock { .. } | Event::Poll { .. } => main.dimmed(),
+            Event::Timeout { .. } => main.red(),
+            _ => main.bold(),
+        };
+        if self.level >= Level::Step
+            && let Some(why) = why(rec.event)
+            && self.explained.insert(rec.event.step_key())
+        {
+            extra.push(format!("why: {why}").dimmed());
+        }
+        self.emit_lines(rec, main, extra)
+    }
+}
+
+/// The narration line for an event, without side and time.
+pub fn describe(event: &Event) -> Option<String> {
+    Some(match event {
+        Event::Start { .. } | Event::Exit { .. } => return None,
+        Event::Resolve { host, addrs } => {
+            let list: Vec<String> = addrs.iter().map(|a| a.ip().to_string()).collect();
+            format!("resolve {host:?} → {}", list.join(", "))
+        }
+        Event::Socket {
+            family,
+            kind,
+            nonblocking,
+            fd,
+        } => {
+            let nb = if *nonblocking { " | SOCK_NONBLOCK" } else { "" };
+            format!("socket({}, {}{nb}) = fd {fd}", family.name(), kind.name())
+        }
+        Event::SetOption { option, value } => format!("setsockopt({option}, {value})"),
+        Event::Bind { requested, addr } => {
+            if requested.port() == 0 {
+                format!(
+                    "bind({requested}) → the OS chose port {}: {addr}",
+                    addr.port()
+                )
+            } else {
+                format!("bind({addr})")
+            }
+        }
+        Event::Listen { addr, backlog } => {
+            format!("listen(backlog {backlog}): listening on {addr}")
+        }
+        Event::Connect {
+            addr,
+            local,
+            in_progress,
+            ..
+        } => {
+            if *in_progress {
+                format!("connect({addr}) = EINPROGRESS: handshake under way from {local}")
+            } else {
+                format!("connect({addr}) = 0, local address {local}")
+            }
+        }
+        Event::Connected {
+            local,
+            peer,
+            micros,
+        } => format!(
+            "writable, SO_ERROR = 0: connected {local} → {peer} (handshake took {})",
+            micros_text(*micros)
+        ),
+        Event::Accept { peer, local, fd } => {
+            format!("accept() = fd {fd}: {peer} connected to {local}")
+        }
+        Event::Refuse { peer, limit } => format!(
+            "refused {peer}: already serving {limit} client(s) (--max-conns {limit}); accepted and closed"
+        ),
+        Event::StopListening { addr } => {
+            format!("close(listening socket {addr}): no more clients (-k keeps accepting)")
+        }
+        Event::Poll {
+            token,
+            readable,
+            writable,
+            read_closed,
+            write_closed,
+            error,
+        } => {
+            let mut what = Vec::new();
+            for (on, name) in [
+                (readable, "readable"),
+                (writable, "writable"),
+                (read_closed, "read-closed"),
+                (write_closed, "write-closed"),
+                (error, "error"),
+            ] {
+                if *on {
+                    what.push(name);
+                }
+            }
+            format!("poll() → token {token}: {}", what.join(" "))
+        }
+        Event::WouldBlock { op } => format!("{} = EAGAIN (would block): back to poll()", op.call()),
+        Event::Read { n, data } => format!("read() = {n} bytes {}", preview(data.0, PREVIEW_CHARS)),
+        Event::Write { n, data } => {
+            format!("write() = {n} bytes {}", preview(data.0, PREVIEW_CHARS))
+        }
+        Event::PeerClosed => "read() = 0: the peer sent FIN (end of its data)".to_string(),
+        Event::InputEnd => "stdin ended (EOF)".to_string(),
+        Event::Shutdown { how } => format!("shutdown({how}): FIN sent"),
+        Event::Close { sent, received } => format!(
+            "close(): sent {}, received {}",
+            bytes(*sent),
+            bytes(*received)
+        ),
+        Event::Datagram {
+            number,
+            from,
+            n,
+            data,
+        } => format!(
+            "datagram #{number} from {from}: {n} bytes {}",
+            preview(data.0, PREVIEW_CHARS)
+        ),
+        Event::Sent {
+            number,
+            to,
+            n,
+            data,
+        } => format!(
+            "send() datagram #{number} to {to}: {n} bytes {}",
+            preview(data.0, PREVIEW_CHARS)
+        ),
+        Event::Timeout { what, millis } => format!("timeout: {what} ({})", millis_text(*millis)),
+        Event::Note { text } => text.to_string(),
+        Event::Error { .. } => String::new(),
+    })
+}
+
+impl Event<'_> {
+    /// The key under which a step's "why" is shown once: the step name, split
+    /// where one step has several explanations.
+    pub fn step_key(&self) -> &'static str {
+        match self {
+            Event::Connect {
+                kind: super::Kind::Dgram,
+                ..
+            } => "connect_udp",
+            Event::Connect {
+                in_progress: true, ..
+            } => "connect_in_progress",
+            other => other.step(),
+        }
+    }
+}
+
+/// `1536` → `1.5 KiB`; exact below 1 KiB.
+pub fn bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if n < 1024 {
+        return format!("{n} bytes");
+    }
+    let mut v = n as f64 / 1024.0;
+    let mut unit = 0;
+    while v >= 1024.0 && unit < UNITS.len() - 1 {
+        v /= 1024.0;
+        unit += 1;
+    }
+    format!("{v:.1} {}", UNITS[unit])
+}
+
+fn micros_text(us: u64) -> String {
+    if us < 10_000 {
+        format!("{us} µs")
+    } else {
+        millis_text(us / 1000)
+    }
+}
+
+fn millis_text(ms: u64) -> String {
+    if ms < 10_000 {
+        format!("{ms} ms")
+    } else {
+        format!("{:.1} s", ms as f64 / 1000.0)
+    }
+}
+
+/// Pads a styled cell to `width` visible characters.
+fn pad(styled: &ColoredString, plain: &str, width: usize) -> String {
+    let len = plain.chars().count();
+    format!("{styled}{}", " ".repeat(width.saturating_sub(len)))
+}
+
+/// Splits `text` into lines of at most `width` characters, breaking at spaces
+/// where it can; lines after the first are indented by two spaces.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(12);
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    let limit = |lines: &Vec<String>| if lines.is_empty() { width } else { width - 2 };
+    for word in text.split(' ') {
+        let fits = line.chars().count() + 1 + word.chars().count() <= limit(&lines);
+        if !line.is_empty() && !fits {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+        while line.chars().count() > limit(&lines) {
+            let cut: String = line.chars().take(limit(&lines)).collect();
+            line = line.chars().skip(cut.chars().count()).collect();
+            lines.push(cut);
+        }
+    }
+    if !line.is_empty() || lines.is_empty() {
+        lines.push(line);
+    }
+    for l in lines.iter_mut().skip(1) {
+        l.insert_str(0, "  ");
+    }
+    lines
+}
+
+/// Gives `piece` the same colour and style as `like`.
+fn restyle(like: &ColoredString, piece: &str) -> ColoredString {
+    let mut s = ColoredString::from(piece);
+    s.fgcolor = like.fgcolor;
+    s.bgcolor = like.bgcolor;
+    s.style = like.style;
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_read_like_a_person_wrote_them() {
+        assert_eq!(bytes(6), "6 bytes");
+        assert_eq!(bytes(1536), "1.5 KiB");
+        assert_eq!(bytes(16 * 1024 * 1024), "16.0 MiB");
+    }
+
+    #[test]
+    fn wrap_breaks_at_spaces_and_splits_long_words() {
+        assert_eq!(wrap("aaa bbb ccc ddd", 12), vec!["aaa bbb ccc", "  ddd"]);
+        assert_eq!(
+            wrap("abcdefghijklmnopqrstuvwxyz", 12),
+            vec!["abcdefghijkl", "  mnopqrstuv", "  wxyz"]
+        );
+    }
+}
