@@ -32,6 +32,11 @@ pub struct StdinPump {
     rx: Receiver<Input>,
     recycle: SyncSender<Vec<u8>>,
     ended: bool,
+    /// Held here as well as in the thread: when the thread exits right after
+    /// its last wake(), dropping the only Waker would close its eventfd, and
+    /// epoll forgets the events of a closed descriptor, so the loop would
+    /// never hear that stdin ended.
+    _waker: Arc<Waker>,
 }
 
 impl StdinPump {
@@ -41,6 +46,7 @@ impl StdinPump {
         let mut file = File::from(io::stdin().as_fd().try_clone_to_owned()?);
         let (tx, rx) = sync_channel(DEPTH);
         let (recycle, spent) = sync_channel::<Vec<u8>>(DEPTH * 2);
+        let keep = waker.clone();
         thread::Builder::new().name("stdin".into()).spawn(move || {
             loop {
                 // Reuse a buffer the loop has finished with: no allocation
@@ -66,6 +72,7 @@ impl StdinPump {
             rx,
             recycle,
             ended: false,
+            _waker: keep,
         })
     }
 
