@@ -1,0 +1,371 @@
+//! Helpers for the integration tests: run the real socklab binary, follow its
+//! JSON events with deadlines, feed its stdin and collect its stdout, and start
+//! real peers (nc, socat, python3) on loopback.
+//!
+//! Synchronisation is always on something observable (an event, a socket in
+//! the kernel's table, a process exit) and bounded by [`DEADLINE`]; there is no
+//! bare sleep anywhere.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::sync::{Arc, Mutex};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+/// The longest any single wait in a test may take. Generous, because CI
+/// machines are slow and noisy; a healthy run never comes close.
+pub const DEADLINE: Duration = Duration::from_secs(30);
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_socklab")
+}
+
+/// A socklab command line with `--json` output and no colour.
+pub fn socklab(args: &[&str]) -> Command {
+    let mut cmd = Command::new(bin());
+    cmd.args(["--json", "--color", "never"]).args(args);
+    cmd
+}
+
+/// A running process whose stderr is JSON events (or text), whose stdout is
+/// collected, and whose stdin we hold.
+pub struct Proc {
+    pub name: String,
+    child: Child,
+    stdin: Option<ChildStdin>,
+    events: Receiver<Value>,
+    pub seen: Vec<Value>,
+    stderr: Arc<Mutex<String>>,
+    stdout: Option<JoinHandle<Vec<u8>>>,
+    feeder: Option<JoinHandle<()>>,
+}
+
+/// What a finished process left behind.
+pub struct Finished {
+    pub status: ExitStatus,
+    pub stdout: Vec<u8>,
+    pub events: Vec<Value>,
+    pub stderr: String,
+}
+
+impl Finished {
+    pub fn code(&self) -> i32 {
+        self.status.code().unwrap_or(-1)
+    }
+    pub fn stdout_text(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+    pub fn steps(&self) -> Vec<&str> {
+        self.events
+            .iter()
+            .filter_map(|e| e["step"].as_str())
+            .collect()
+    }
+    pub fn find(&self, step: &str) -> Option<&Value> {
+        self.events.iter().find(|e| e["step"] == step)
+    }
+    pub fn error_kind(&self) -> Option<&str> {
+        self.find("error").and_then(|e| e["kind"].as_str())
+    }
+}
+
+impl Proc {
+    /// Starts `cmd` with piped stdin, stdout and stderr.
+    pub fn spawn(name: &str, mut cmd: Command) -> Proc {
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
+        let stdin = child.stdin.take();
+        let mut out = child.stdout.take().expect("piped stdout");
+        let stdout = Some(thread::spawn(move || {
+            let mut v = Vec::new();
+            let _ = out.read_to_end(&mut v);
+            v
+        }));
+        let err = child.stderr.take().expect("piped stderr");
+        let (tx, events) = channel();
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let text = stderr.clone();
+        thread::spawn(move || {
+            for line in BufReader::new(err).lines() {
+                let Ok(line) = line else { break };
+                if let Ok(v) = serde_json::from_str::<Value>(&line) {
+                    let _ = tx.send(v);
+                }
+                let mut t = text.lock().expect("stderr lock");
+                t.push_str(&line);
+                t.push('\n');
+            }
+        });
+        Proc {
+            name: name.into(),
+            child,
+            stdin,
+            events,
+            seen: Vec::new(),
+            stderr,
+            stdout,
+            feeder: None,
+        }
+    }
+
+    /// Starts socklab with JSON events.
+    pub fn socklab(args: &[&str]) -> Proc {
+        Proc::spawn(&format!("socklab {}", args.join(" ")), socklab(args))
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits until `pred` holds for the events seen so far; returns the
+    /// index of the first event at which it held.
+    pub fn wait_until(&mut self, what: &str, pred: impl Fn(&[Value]) -> bool) {
+        let end = Instant::now() + DEADLINE;
+        while !pred(&self.seen) {
+            match self
+                .events
+                .recv_timeout(end.saturating_duration_since(Instant::now()))
+            {
+                Ok(v) => self.seen.push(v),
+                Err(RecvTimeoutError::Timeout) => {
+                    panic!(
+                        "{}: no {what} within {DEADLINE:?}\n{}",
+                        self.name,
+                        self.stderr_text()
+                    )
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    panic!(
+                        "{}: exited before {what}\n{}",
+                        self.name,
+                        self.stderr_text()
+                    )
+                }
+            }
+        }
+    }
+
+    /// Waits for the first event with this step and returns it.
+    pub fn wait_for(&mut self, step: &str) -> Value {
+        self.wait_until(step, |evs| evs.iter().any(|e| e["step"] == step));
+        self.seen
+            .iter()
+            .find(|e| e["step"] == step)
+            .cloned()
+            .expect("just seen")
+    }
+
+    /// Waits until `n` events with this step have been seen.
+    pub fn wait_for_count(&mut self, step: &str, n: usize) {
+        self.wait_until(&format!("{n} × {step}"), |evs| {
+            evs.iter().filter(|e| e["step"] == step).count() >= n
+        });
+    }
+
+    /// The port a `listen` or `recv` bound, from its `bind` event.
+    pub fn port(&mut self) -> u16 {
+        let bind = self.wait_for("bind");
+        let addr: SocketAddr = bind["addr"]
+            .as_str()
+            .expect("bind addr")
+            .parse()
+            .expect("socket address");
+        addr.port()
+    }
+
+    pub fn write(&mut self, data: &[u8]) {
+        let stdin = self.stdin.as_mut().expect("stdin still open");
+        stdin.write_all(data).expect("write to stdin");
+        stdin.flush().expect("flush stdin");
+    }
+
+    pub fn close_stdin(&mut self) {
+        self.stdin.take();
+    }
+
+    /// Writes `data` to stdin from a thread, then closes stdin.
+    pub fn feed(&mut self, data: Vec<u8>) {
+        let mut stdin = self.stdin.take().expect("stdin still open");
+        self.feeder = Some(thread::spawn(move || {
+            let _ = stdin.write_all(&data);
+        }));
+    }
+
+    pub fn stderr_text(&self) -> String {
+        self.stderr.lock().expect("stderr lock").clone()
+    }
+
+    /// Waits for the process to exit (killing it after the deadline, which
+    /// fails the test) and collects everything it wrote.
+    pub fn finish(mut self) -> Finished {
+        self.stdin.take();
+        let status = wait_exit(&mut self.child, DEADLINE).unwrap_or_else(|| {
+            let _ = self.child.kill();
+            panic!(
+                "{}: still running after {DEADLINE:?}\n{}",
+                self.name,
+                self.stderr_text()
+            )
+        });
+        if let Some(f) = self.feeder.take() {
+            let _ = f.join();
+        }
+        let stdout = self
+            .stdout
+            .take()
+            .map(|h| h.join().expect("stdout thread"))
+            .unwrap_or_default();
+        // The stderr thread ends at EOF, which follows the exit.
+        let end = Instant::now() + DEADLINE;
+        while let Ok(v) = self
+            .events
+            .recv_timeout(end.saturating_duration_since(Instant::now()))
+        {
+            self.seen.push(v);
+        }
+        Finished {
+            status,
+            stdout,
+            events: std::mem::take(&mut self.seen),
+            stderr: self.stderr_text(),
+        }
+    }
+
+    pub fn kill(mut self) -> Finished {
+        let _ = self.child.kill();
+        self.finish()
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls for exit until `limit`. Polling a process for its exit is waiting on
+/// an event with a deadline, not a sleep used as synchronisation.
+pub fn wait_exit(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
+    let end = Instant::now() + limit;
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
+        }
+        if Instant::now() > end {
+            return None;
+        }
+        thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Runs a command to completion with a deadline.
+pub fn run(name: &str, cmd: Command) -> Finished {
+    Proc::spawn(name, cmd).finish()
+}
+
+/// A loopback port that was free a moment ago, for peers that cannot report
+/// the port they bound (nc, socat). socklab itself always binds port 0.
+pub fn free_tcp_port() -> u16 {
+    let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind port 0");
+    l.local_addr().expect("local addr").port()
+}
+
+pub fn free_udp_port() -> u16 {
+    let s = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind port 0");
+    s.local_addr().expect("local addr").port()
+}
+
+/// Waits until some process listens on TCP `port` (read from /proc/net/tcp,
+/// so that nothing connects to it and uses up a one-shot listener).
+pub fn wait_tcp_listening(port: u16) {
+    wait_in_proc_net(&["/proc/net/tcp", "/proc/net/tcp6"], port, "0A");
+}
+
+/// Waits until some process has bound UDP `port`.
+pub fn wait_udp_bound(port: u16) {
+    wait_in_proc_net(&["/proc/net/udp", "/proc/net/udp6"], port, "07");
+}
+
+fn wait_in_proc_net(files: &[&str], port: u16, state: &str) {
+    let needle = format!(":{port:04X}");
+    let end = Instant::now() + DEADLINE;
+    loop {
+        for f in files {
+            let table = std::fs::read_to_string(f).unwrap_or_default();
+            let found = table.lines().skip(1).any(|l| {
+                let cols: Vec<&str> = l.split_whitespace().collect();
+                cols.get(1).is_some_and(|a| a.ends_with(&needle)) && cols.get(3) == Some(&state)
+            });
+            if found {
+                return;
+            }
+        }
+        assert!(
+            Instant::now() < end,
+            "nothing bound port {port} within {DEADLINE:?}"
+        );
+        thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Whether a program is installed (CI installs them; a developer may not have).
+pub fn have(program: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {program}")])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Panics with a clear message when a required peer is missing: CI installs
+/// every one of them, so a missing peer is a broken setup, not a reason to pass.
+pub fn require(program: &str) {
+    assert!(
+        have(program),
+        "{program} is not installed: run .ci/run's install step (apt-get install netcat-openbsd socat)"
+    );
+}
+
+pub fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(1) == Some("0"))
+        })
+        .unwrap_or(false)
+}
+
+/// Deterministic pseudo-random bytes (xorshift64*), so failures reproduce.
+pub fn random_bytes(n: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    let mut out = Vec::with_capacity(n + 8);
+    while out.len() < n {
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        out.extend_from_slice(&x.wrapping_mul(0x2545_F491_4F6C_DD1D).to_le_bytes());
+    }
+    out.truncate(n);
+    out
+}
+
+pub fn sha256(data: &[u8]) -> String {
+    Sha256::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
