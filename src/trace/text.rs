@@ -153,7 +153,12 @@ impl TextSink {
                     Side::Server => head.cyan(),
                     Side::Client => head.magenta(),
                 };
-                text.push_str(&format!("{head} {main}\n"));
+                let mut pieces = wrap(&main.input, self.width.saturating_sub(INDENT)).into_iter();
+                let first = pieces.next().unwrap_or_default();
+                text.push_str(&format!("{head} {}\n", restyle(&main, &first)));
+                for piece in pieces {
+                    text.push_str(&format!("{:INDENT$}{}\n", "", restyle(&main, &piece)));
+                }
                 for line in extra {
                     for piece in wrap(&line.input, self.width.saturating_sub(INDENT)) {
                         text.push_str(&format!("{:INDENT$}{}\n", "", restyle(&line, &piece)));
