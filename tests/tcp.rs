@@ -7,15 +7,8 @@ use std::net::TcpStream;
 
 use util::{Proc, random_bytes, sha256};
 
-/// Starts `socklab listen` on an OS-chosen loopback port and returns it with the port.
 fn listener(extra: &[&str]) -> (Proc, u16) {
-    let mut args = vec!["listen"];
-    args.extend_from_slice(extra);
-    args.push("0");
-    let mut l = Proc::socklab(&args);
-    let port = l.port();
-    l.wait_for("listen");
-    (l, port)
+    Proc::server("listen", extra)
 }
 
 #[test]

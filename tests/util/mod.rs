@@ -43,7 +43,8 @@ pub struct Proc {
     events: Receiver<Value>,
     pub seen: Vec<Value>,
     stderr: Arc<Mutex<String>>,
-    stdout: Option<JoinHandle<Vec<u8>>>,
+    stdout: Arc<Mutex<Vec<u8>>>,
+    stdout_done: Option<JoinHandle<()>>,
     feeder: Option<JoinHandle<()>>,
 }
 
@@ -87,10 +88,18 @@ impl Proc {
             .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
         let stdin = child.stdin.take();
         let mut out = child.stdout.take().expect("piped stdout");
-        let stdout = Some(thread::spawn(move || {
-            let mut v = Vec::new();
-            let _ = out.read_to_end(&mut v);
-            v
+        let stdout = Arc::new(Mutex::new(Vec::new()));
+        let sink = stdout.clone();
+        let stdout_done = Some(thread::spawn(move || {
+            let mut buf = vec![0; 64 * 1024];
+            while let Ok(n) = out.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock()
+                    .expect("stdout lock")
+                    .extend_from_slice(&buf[..n]);
+            }
         }));
         let err = child.stderr.take().expect("piped stderr");
         let (tx, events) = channel();
@@ -115,8 +124,24 @@ impl Proc {
             seen: Vec::new(),
             stderr,
             stdout,
+            stdout_done,
             feeder: None,
         }
+    }
+
+    /// Starts `socklab COMMAND [EXTRA...] 0` (a server on an OS-chosen
+    /// loopback port) and returns it with the port it bound.
+    pub fn server(command: &str, extra: &[&str]) -> (Proc, u16) {
+        let mut args = vec![command];
+        args.extend_from_slice(extra);
+        args.push("0");
+        let mut p = Proc::socklab(&args);
+        let port = p.port();
+        if command == "listen" {
+            // bind() comes before listen(): a client connecting in between is refused.
+            p.wait_for("listen");
+        }
+        (p, port)
     }
 
     /// Starts socklab with JSON events.
@@ -202,6 +227,31 @@ impl Proc {
         }));
     }
 
+    /// Waits until stdout contains `needle` (for peers that never exit by
+    /// themselves, such as `nc -u -l`).
+    pub fn wait_stdout(&self, needle: &[u8]) {
+        let end = Instant::now() + DEADLINE;
+        loop {
+            if self
+                .stdout
+                .lock()
+                .expect("stdout lock")
+                .windows(needle.len())
+                .any(|w| w == needle)
+            {
+                return;
+            }
+            assert!(
+                Instant::now() < end,
+                "{}: stdout never contained {:?}\n{}",
+                self.name,
+                String::from_utf8_lossy(needle),
+                self.stderr_text()
+            );
+            thread::sleep(Duration::from_millis(5));
+        }
+    }
+
     pub fn stderr_text(&self) -> String {
         self.stderr.lock().expect("stderr lock").clone()
     }
@@ -221,11 +271,10 @@ impl Proc {
         if let Some(f) = self.feeder.take() {
             let _ = f.join();
         }
-        let stdout = self
-            .stdout
-            .take()
-            .map(|h| h.join().expect("stdout thread"))
-            .unwrap_or_default();
+        if let Some(h) = self.stdout_done.take() {
+            h.join().expect("stdout thread");
+        }
+        let stdout = std::mem::take(&mut *self.stdout.lock().expect("stdout lock"));
         // The stderr thread ends at EOF, which follows the exit.
         let end = Instant::now() + DEADLINE;
         while let Ok(v) = self
