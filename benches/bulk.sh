@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Bulk TCP transfer over loopback: socklab beside OpenBSD nc and socat, in the
+# same run, rounds interleaved so that machine noise hits every tool alike.
+#
+#   dd if=/dev/zero bs=1M count=SIZE | X connect  →  X listen > /dev/null
+#
+# Prints each run, then the median per tool and the ratio of medians
+# (socklab time / other time: below 1.0 means socklab is faster).
+#
+# usage: benches/bulk.sh [SIZE_MIB (default 2048)] [RUNS (default 7)]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SIZE=${1:-2048}
+RUNS=${2:-7}
+BIN=target/release/socklab
+cargo build --release --quiet
+for tool in nc socat ss python3; do
+    command -v "$tool" >/dev/null || { echo "bulk.sh needs $tool (apt-get install netcat-openbsd socat iproute2 python3)" >&2; exit 1; }
+done
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+wait_listening() {
+    for _ in $(seq 1 2000); do
+        ss -Htln "sport = :$1" | grep -q . && return 0
+        sleep 0.005
+    done
+    echo "nothing listened on port $1" >&2
+    exit 1
+}
+
+# One transfer; prints milliseconds from the first byte offered to both ends gone.
+run_once() {
+    local tool=$1 port server client t0 t1
+    port=$(free_port)
+    case $tool in
+        socklab)
+            "$BIN" -q listen "$port" >/dev/null </dev/null &
+            client=("$BIN" -q connect 127.0.0.1 "$port") ;;
+        nc)
+            nc -l 127.0.0.1 "$port" >/dev/null </dev/null &
+            client=(nc -N 127.0.0.1 "$port") ;;
+        socat)
+            socat -u "TCP-LISTEN:$port,bind=127.0.0.1,reuseaddr" - >/dev/null &
+            client=(socat -u - "TCP:127.0.0.1:$port") ;;
+    esac
+    server=$!
+    wait_listening "$port"
+    t0=$(date +%s%N)
+    dd if=/dev/zero bs=1M count="$SIZE" status=none | "${client[@]}"
+    wait "$server"
+    t1=$(date +%s%N)
+    echo $(((t1 - t0) / 1000000))
+}
+
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : int((a[NR/2]+a[NR/2+1])/2)}'; }
+
+declare -A times
+tools=(socklab nc socat)
+echo "# bulk TCP over loopback: $SIZE MiB, $RUNS runs per tool, $(nproc) cores, $(uname -r)"
+for round in $(seq 1 "$RUNS"); do
+    for tool in "${tools[@]}"; do
+        ms=$(run_once "$tool")
+        times[$tool]+="$ms "
+        echo "round $round  $tool  ${ms} ms"
+    done
+done
+
+echo
+printf '%-8s %10s %10s\n' tool median_ms MiB/s
+declare -A med
+for tool in "${tools[@]}"; do
+    med[$tool]=$(tr ' ' '\n' <<<"${times[$tool]}" | grep . | median)
+    printf '%-8s %10s %10s\n' "$tool" "${med[$tool]}" "$((SIZE * 1000 / med[$tool]))"
+done
+echo
+awk -v s="${med[socklab]}" -v n="${med[nc]}" -v c="${med[socat]}" \
+    'BEGIN {printf "ratio socklab/nc    = %.2f\nratio socklab/socat = %.2f\n", s/n, s/c}'
