@@ -412,3 +412,58 @@ fn an_idle_listener_uses_no_cpu() {
         "an idle listener should sleep in poll()"
     );
 }
+
+/// Resident memory of a process, in KiB.
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .expect("VmRSS");
+    line.split_whitespace()
+        .nth(1)
+        .and_then(|v| v.parse().ok())
+        .expect("a number")
+}
+
+#[test]
+fn memory_stays_bounded_when_the_peer_does_not_read() {
+    // The peer accepts and never reads: once the kernel buffers are full,
+    // socklab must stop taking stdin instead of queueing 256 MiB.
+    let peer = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = peer.local_addr().expect("addr").port().to_string();
+    let mut c = Proc::socklab(&["connect", "127.0.0.1", &port]);
+    let _held = peer.accept().expect("accept");
+    c.feed(vec![b'x'; 256 << 20]);
+    c.wait_until("a write that would block", |evs| {
+        evs.iter()
+            .any(|e| e["step"] == "would_block" && e["op"] == "write")
+    });
+    // A window to let an unbounded reader run away, not synchronisation.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let rss = rss_kib(c.pid());
+    assert!(
+        rss < 64 * 1024,
+        "socklab holds {rss} KiB while its peer does not read"
+    );
+}
+
+#[test]
+fn echo_stops_reading_a_client_that_does_not_read_its_echoes() {
+    let (server, port) = listener(&["--echo"]);
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    s.set_write_timeout(Some(std::time::Duration::from_secs(2)))
+        .expect("timeout");
+    let chunk = vec![b'e'; 1 << 20];
+    let mut sent = 0usize;
+    // Write until the server stops reading (our writes then time out).
+    while sent < (512 << 20) && s.write_all(&chunk).is_ok() {
+        sent += chunk.len();
+    }
+    assert!(
+        sent < (512 << 20),
+        "the server kept reading 512 MiB it could not echo"
+    );
+    let rss = rss_kib(server.pid());
+    assert!(rss < 64 * 1024, "the echo server holds {rss} KiB");
+}
