@@ -66,6 +66,9 @@ pub struct OutputArgs {
     /// Hex and ASCII dump of every byte sent (>) and received (<), on stderr
     #[arg(short = 'x', long, global = true)]
     pub hex: bool,
+    /// Where lesson progress and session logs live (default: $XDG_STATE_HOME/socklab)
+    #[arg(long, global = true, value_name = "DIR", env = "SOCKLAB_STATE_DIR")]
+    pub state_dir: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
@@ -89,6 +92,46 @@ pub enum Command {
     Recv(RecvArgs),
     /// Watch a whole conversation in one terminal: a server and a client on loopback
     Demo(DemoArgs),
+    /// List the lessons: ✓ done, → next
+    Lessons,
+    /// Read a lesson, check what you did, get a hint: `lesson next`, `lesson 3`, `lesson check`
+    Lesson(LessonArgs),
+}
+
+#[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct LessonArgs {
+    /// Show lesson N and make it the current one (without N: the current lesson)
+    #[arg(value_name = "N")]
+    pub number: Option<usize>,
+    #[command(subcommand)]
+    pub action: Option<LessonAction>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum LessonAction {
+    /// Show the first lesson not yet done, and make it current
+    Next,
+    /// Check the current lesson against what you really did (its session log)
+    Check,
+    /// Show the next hint for the current lesson
+    Hint,
+    /// Draw the socket call-flow chart, lighting the steps you have done
+    Chart,
+    /// Answer one of the current lesson's questions
+    Answer {
+        /// The question's id, as the lesson shows it
+        #[arg(value_name = "QUESTION")]
+        question: String,
+        /// Your answer
+        #[arg(value_name = "ANSWER")]
+        value: String,
+    },
+    /// Forget lesson N's progress and session log, or every lesson's
+    Reset {
+        #[arg(value_name = "N")]
+        number: Option<usize>,
+    },
 }
 
 /// How a connection uses stdin, stdout and FIN. Shared by listen and connect.

@@ -17,6 +17,8 @@
 //! trace/         Event, Tracer, renderers (text, json, hexdump), escaping, explanations
 //! net/           sockets and the mio event loop: listen, connect, send, recv
 //! demo/          `socklab demo`: a server and a client in one process, one loop
+//! lessons/       the lesson runner: catalog (compiled from lessons/), check engine,
+//!                progress and session logs, rendering, the flow chart
 //! ```
 //!
 //! Exit codes: 0 success, 1 network or runtime error (explained on stderr),
@@ -25,6 +27,7 @@
 pub mod addr;
 pub mod cli;
 pub mod demo;
+pub mod lessons;
 pub mod net;
 pub mod trace;
 pub mod units;
@@ -65,31 +68,45 @@ impl std::fmt::Display for UsageError {
 
 impl std::error::Error for UsageError {}
 
+/// A failure whose explanation has already been shown (a lesson check that
+/// did not pass): exit with this code and print nothing more.
+#[derive(Debug)]
+pub struct Silent(pub u8);
+
+impl std::fmt::Display for Silent {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(f, "exit {}", self.0)
+    }
+}
+
+impl std::error::Error for Silent {}
+
 /// Runs a parsed command line and returns the process exit code.
 pub fn run(cli: Cli) -> u8 {
+    let state = lessons::progress::State::locate(cli.output.state_dir.as_deref());
     let (name, side) = match &cli.command {
         Command::Listen(_) => ("listen", Side::Server),
         Command::Connect(_) => ("connect", Side::Client),
         Command::Send(_) => ("send", Side::Client),
         Command::Recv(_) => ("recv", Side::Server),
         Command::Demo(_) => ("demo", Side::Server),
+        Command::Lessons | Command::Lesson(_) => return run_lessons(&cli, &state),
     };
     let layout = match &cli.command {
         Command::Demo(d) if d.kind == cli::DemoKind::Udp => Layout::Columns(demo::column_width()),
         _ => Layout::Lines,
     };
-    let mut tracer = match tracer_for(name, &cli.output, layout) {
+    // While a lesson is current, its session log records this command too.
+    let lesson_log = state.active_log();
+    let mut tracer = match tracer_for(name, &cli.output, layout, lesson_log.as_deref()) {
         Ok(t) => t,
         Err(e) => {
-            let mut t = tracer_for(
-                name,
-                &OutputArgs {
-                    events: None,
-                    ..cli.output.clone()
-                },
-                layout,
-            )
-            .unwrap_or_else(|_| Tracer::new(name));
+            let plain = OutputArgs {
+                events: None,
+                ..cli.output.clone()
+            };
+            let mut t =
+                tracer_for(name, &plain, layout, None).unwrap_or_else(|_| Tracer::new(name));
             e.emit(&mut t, side, None);
             return EXIT_FAILURE;
         }
@@ -108,6 +125,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Send(args) => net::udp::send(args, &mut tracer),
         Command::Recv(args) => net::udp::recv(args, &mut tracer),
         Command::Demo(args) => demo::run(args, &mut tracer),
+        Command::Lessons | Command::Lesson(_) => Ok(()),
     };
     let code = match result {
         Ok(()) => EXIT_OK,
@@ -117,9 +135,32 @@ pub fn run(cli: Cli) -> u8 {
     code
 }
 
+/// `socklab lessons` and `socklab lesson ...`: pages on stdout, errors on stderr.
+fn run_lessons(cli: &Cli, state: &lessons::progress::State) -> u8 {
+    let color = use_color(cli.output.color, io::stdout().is_terminal());
+    colored::control::set_override(color);
+    let mut tracer = Tracer::new("lesson");
+    tracer.add(Box::new(TextSink::new(
+        Box::new(io::stderr()),
+        Level::Error,
+        Layout::Lines,
+    )));
+    let result = match &cli.command {
+        Command::Lesson(args) => lessons::run(args, state, color),
+        _ => lessons::list(state, color),
+    };
+    match result {
+        Ok(()) => EXIT_OK,
+        Err(err) => report(&mut tracer, Side::Learner, &err),
+    }
+}
+
 /// Emits the error as an event (narrated with its explanation, or as JSON)
 /// and picks the exit code.
 fn report(tracer: &mut Tracer, side: Side, err: &anyhow::Error) -> u8 {
+    if let Some(Silent(code)) = err.downcast_ref::<Silent>() {
+        return *code;
+    }
     if let Some(usage) = err.downcast_ref::<UsageError>() {
         eprintln!("error: {usage}\n\nFor more information, try '--help'.");
         return EXIT_USAGE;
@@ -134,7 +175,7 @@ fn report(tracer: &mut Tracer, side: Side, err: &anyhow::Error) -> u8 {
                 Event::Error {
                     kind: "error",
                     message: &message,
-                    why: &message,
+                    why: "",
                     next: "",
                     errno: None,
                 },
@@ -144,14 +185,14 @@ fn report(tracer: &mut Tracer, side: Side, err: &anyhow::Error) -> u8 {
     EXIT_FAILURE
 }
 
-/// Decides colour once, for the whole process: on for a terminal unless
-/// NO_COLOR is set or TERM is dumb; `--color` overrides.
-pub fn use_color(when: ColorWhen) -> bool {
+/// Decides colour for a stream: on for a terminal unless NO_COLOR is set or
+/// TERM is dumb; `--color` overrides.
+pub fn use_color(when: ColorWhen, terminal: bool) -> bool {
     match when {
         ColorWhen::Always => true,
         ColorWhen::Never => false,
         ColorWhen::Auto => {
-            io::stderr().is_terminal()
+            terminal
                 && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
                 && std::env::var("TERM").map_or(true, |t| t != "dumb")
         }
@@ -163,14 +204,22 @@ pub fn tracer_for(
     command: &'static str,
     out: &OutputArgs,
     layout: Layout,
+    lesson_log: Option<&std::path::Path>,
 ) -> Result<Tracer, NetError> {
-    colored::control::set_override(use_color(out.color));
+    colored::control::set_override(use_color(out.color, io::stderr().is_terminal()));
     let mut tracer = Tracer::new(command);
     let detail = if out.verbose {
         Level::Detail
     } else {
         Level::Data
     };
+    // Files first: whatever a person or a script sees on stderr has already
+    // been written to the event file and the lesson log.
+    for path in out.events.iter().map(|p| p.as_path()).chain(lesson_log) {
+        let sink = JsonSink::append_to(path, detail)
+            .map_err(|e| NetError::new(Action::Events, path.display(), e))?;
+        tracer.add(Box::new(sink));
+    }
     if out.json {
         tracer.add(Box::new(JsonSink::new(Box::new(io::stderr()), detail)));
     } else {
@@ -181,13 +230,56 @@ pub fn tracer_for(
             layout,
         )));
     }
-    if let Some(path) = &out.events {
-        let sink = JsonSink::append_to(path, detail)
-            .map_err(|e| NetError::new(Action::Events, path.display(), e))?;
-        tracer.add(Box::new(sink));
-    }
     if out.hex {
         tracer.add(Box::new(HexSink::new(Box::new(io::stderr()))));
     }
     Ok(tracer)
+}
+
+/// Records a rejected command line in the current lesson's session log, so a
+/// lesson can check that the learner tried (say) port 65536 and saw why it
+/// was refused. Called before clap exits with code 2.
+pub fn record_usage_error(args: &[std::ffi::OsString], message: &str) {
+    let args: Vec<String> = args
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let explicit = args
+        .iter()
+        .position(|a| a == "--state-dir")
+        .and_then(|i| args.get(i + 1).cloned())
+        .or_else(|| {
+            args.iter()
+                .find_map(|a| a.strip_prefix("--state-dir=").map(str::to_string))
+        })
+        .or_else(|| {
+            std::env::var("SOCKLAB_STATE_DIR")
+                .ok()
+                .filter(|v| !v.is_empty())
+        });
+    let state = lessons::progress::State::locate(explicit.as_deref().map(std::path::Path::new));
+    let Some(log) = state.active_log() else {
+        return;
+    };
+    // The subcommand is the first argument that names one (option values
+    // such as `--color never` come before it).
+    let known = [
+        ("listen", Side::Server),
+        ("recv", Side::Server),
+        ("connect", Side::Client),
+        ("send", Side::Client),
+        ("demo", Side::Server),
+    ];
+    let Some((command, side)) = args
+        .iter()
+        .skip(1)
+        .find_map(|a| known.iter().find(|(k, _)| k == a).copied())
+    else {
+        return;
+    };
+    if let Ok(sink) = JsonSink::append_to(&log, Level::Data) {
+        let mut tracer = Tracer::new(command);
+        tracer.add(Box::new(sink));
+        tracer.emit(side, None, Event::UsageError { message });
+    }
 }

@@ -18,6 +18,8 @@ pub enum Side {
     Server,
     /// The side that connects or sends: `connect`, `send`, the demo's client.
     Client,
+    /// The person doing a lesson (their answers to its questions).
+    Learner,
 }
 
 impl Side {
@@ -25,6 +27,7 @@ impl Side {
         match self {
             Side::Server => "server",
             Side::Client => "client",
+            Side::Learner => "you",
         }
     }
 }
@@ -245,6 +248,10 @@ pub enum Event<'a> {
     },
     /// The command finished with this exit code.
     Exit { code: i32 },
+    /// The command line was rejected before anything ran (exit code 2).
+    UsageError { message: &'a str },
+    /// The learner answered a lesson question.
+    Answer { question: &'a str, value: &'a str },
 }
 
 impl Event<'_> {
@@ -276,12 +283,14 @@ impl Event<'_> {
             Event::Note { .. } => "note",
             Event::Error { .. } => "error",
             Event::Exit { .. } => "exit",
+            Event::UsageError { .. } => "usage_error",
+            Event::Answer { .. } => "answer",
         }
     }
 
     pub fn level(&self) -> Level {
         match self {
-            Event::Error { .. } => Level::Error,
+            Event::Error { .. } | Event::UsageError { .. } => Level::Error,
             Event::Poll { .. } => Level::Detail,
             Event::WouldBlock { .. }
             | Event::Read { .. }

@@ -152,6 +152,7 @@ impl TextSink {
                 let head = match rec.side {
                     Side::Server => head.cyan(),
                     Side::Client => head.magenta(),
+                    Side::Learner => head.normal(),
                 };
                 let mut pieces = wrap(&main.input, self.width.saturating_sub(INDENT)).into_iter();
                 let first = pieces.next().unwrap_or_default();
@@ -185,7 +186,7 @@ impl TextSink {
                             Side::Server => {
                                 text.push_str(&format!("{} │\n", pad(&cell, &piece, width)))
                             }
-                            Side::Client => {
+                            Side::Client | Side::Learner => {
                                 text.push_str(&format!("{} │ {cell}\n", " ".repeat(width)))
                             }
                         }
@@ -220,7 +221,9 @@ impl Sink for TextSink {
             Event::Error {
                 message, why, next, ..
             } => {
-                extra.push(format!("why:  {why}").normal());
+                if !why.is_empty() {
+                    extra.push(format!("why:  {why}").normal());
+                }
                 if !next.is_empty() {
                     extra.push(format!("next: {next}").normal());
                 }
@@ -245,7 +248,8 @@ impl Sink for TextSink {
 /// The narration line for an event, without side and time.
 pub fn describe(event: &Event) -> Option<String> {
     Some(match event {
-        Event::Start { .. } | Event::Exit { .. } => return None,
+        Event::Start { .. } | Event::Exit { .. } | Event::UsageError { .. } => return None,
+        Event::Answer { question, value } => format!("answered {question}: {value}"),
         Event::Resolve { host, addrs } => {
             let list: Vec<String> = addrs.iter().map(|a| a.ip().to_string()).collect();
             format!("resolve {host:?} → {}", list.join(", "))

@@ -1,0 +1,574 @@
+//! Lesson checks: an ordered pattern over the events of several processes.
+//!
+//! A check is a list of [`Step`]s declared in a lesson's front matter. Each step
+//! names who does it (`server`, `client`, or `learner` for answers to the
+//! lesson's questions), which event it is (`cmd`, `step`) and conditions on the
+//! event's fields (`where`). Conditions may refer to events matched by earlier
+//! steps with templates: `peer.port = "{listening.addr.port}"` says "the port
+//! the listener got". A step must come after the step named by `after`
+//! (default: the step before it), so the pattern follows cause and effect
+//! across processes without demanding an order between simultaneous things.
+//!
+//! Timestamps are taken when an event is recorded, just after its system call
+//! returns, so between two processes the log may show an effect a moment
+//! before its cause (B logs reading A's reply before A logs writing it). An
+//! `after` therefore names a step of the same process, or one the learner
+//! does by hand before the next (listening before connecting).
+//!
+//! Evaluation searches the session log for the first assignment of events to
+//! steps that satisfies everything (backtracking, with a budget). When there
+//! is none, the deepest partial match tells the learner exactly where they are
+//! stuck, with that step's `stuck` advice filled in from what did happen.
+//!
+//! When a lesson allows one side to be another program (`foreign = "client"`
+//! for telnet or nc), and that side left no socklab events at all, its steps
+//! are skipped, and conditions that refer to them are dropped: the check then
+//! verifies socklab's side only.
+//!
+//! Condition operators (the start of a `where` value): `!= ` not equal,
+//! `< ` / `> ` numeric comparison, `~ ` contains, `one of: a, b` membership;
+//! anything else is equality. Answers (`learner` steps) compare trimmed and
+//! case-insensitively.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Deserialize;
+use serde_json::Value;
+
+/// Who performs a step: the JSON `side` of its events.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Who {
+    Server,
+    Client,
+    Learner,
+}
+
+impl Who {
+    fn side(self) -> &'static str {
+        match self {
+            Who::Server => "server",
+            Who::Client => "client",
+            Who::Learner => "learner",
+        }
+    }
+}
+
+/// Which events can satisfy a step.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Matcher {
+    /// The socklab subcommand that emitted it (`listen`, `connect`, `demo`...).
+    pub cmd: Option<String>,
+    /// The event's `step` (`listen`, `accept`, `read`, `datagram`, `answer`...).
+    pub step: Option<String>,
+    /// Field path → expected value (see the module docs for operators).
+    #[serde(default, rename = "where")]
+    pub conditions: BTreeMap<String, String>,
+}
+
+/// One step of a check.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    pub name: String,
+    pub who: Who,
+    pub cmd: Option<String>,
+    pub step: Option<String>,
+    #[serde(default, rename = "where")]
+    pub conditions: BTreeMap<String, String>,
+    /// Alternatives: the step is satisfied by an event matching any of them.
+    #[serde(default)]
+    pub any: Vec<Matcher>,
+    /// The step this one must follow (default: the previous step; "start":
+    /// anywhere in the log).
+    pub after: Option<String>,
+    /// At least this many matching events (bound: the first; `{name.count}`).
+    pub min_count: Option<usize>,
+    /// With `min_count`: the events must share this field (e.g. `from`).
+    pub group: Option<String>,
+    /// What the check looks for, as the lesson states it.
+    pub says: String,
+    /// What to tell a learner who has not got this far.
+    pub stuck: String,
+}
+
+impl Step {
+    fn matchers(&self) -> Vec<Matcher> {
+        if self.any.is_empty() {
+            vec![Matcher {
+                cmd: self.cmd.clone(),
+                step: self.step.clone(),
+                conditions: self.conditions.clone(),
+            }]
+        } else {
+            self.any.clone()
+        }
+    }
+}
+
+/// What an evaluated step came to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Passed,
+    /// The foreign side left no socklab events: not checked.
+    Skipped,
+    /// Where the learner is stuck, with the advice filled in.
+    Failed(String),
+    NotReached,
+}
+
+/// The result of a check.
+#[derive(Debug)]
+pub struct Verdict {
+    pub outcomes: Vec<Outcome>,
+    bindings: HashMap<String, Bound>,
+    events: Vec<Value>,
+}
+
+impl Verdict {
+    pub fn passed(&self) -> bool {
+        self.outcomes
+            .iter()
+            .all(|o| matches!(o, Outcome::Passed | Outcome::Skipped))
+    }
+
+    /// Fills a template with what the check matched (for reports such as
+    /// "you predicted 1; 3 arrived").
+    pub fn fill(&self, template: &str) -> String {
+        fill(template, &self.bindings, &self.events)
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Bound {
+    Event { index: usize, count: usize },
+    Skipped,
+}
+
+/// Searches `events` (in log order) for the pattern `steps`.
+pub fn evaluate(steps: &[Step], foreign: Option<Who>, events: &[Value]) -> Verdict {
+    let skip: Vec<bool> = steps
+        .iter()
+        .map(|s| {
+            foreign == Some(s.who)
+                && !events
+                    .iter()
+                    .any(|e| e["side"] == s.who.side() && e["cmd"] != "lesson")
+        })
+        .collect();
+    let mut search = Search {
+        steps,
+        skip: &skip,
+        events,
+        budget: 200_000,
+        deepest: 0,
+        best: HashMap::new(),
+    };
+    let mut bindings = HashMap::new();
+    let found = search.run(0, &mut bindings);
+    let (reached, bindings) = if found {
+        (steps.len(), bindings)
+    } else {
+        (search.deepest, search.best)
+    };
+    let outcomes = steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| match i.cmp(&reached) {
+            _ if skip[i] => Outcome::Skipped,
+            std::cmp::Ordering::Less => Outcome::Passed,
+            std::cmp::Ordering::Equal => {
+                Outcome::Failed(stuck_advice(s, &bindings, events, search.budget == 0))
+            }
+            std::cmp::Ordering::Greater => Outcome::NotReached,
+        })
+        .collect();
+    Verdict {
+        outcomes,
+        bindings,
+        events: events.to_vec(),
+    }
+}
+
+struct Search<'a> {
+    steps: &'a [Step],
+    skip: &'a [bool],
+    events: &'a [Value],
+    budget: usize,
+    deepest: usize,
+    best: HashMap<String, Bound>,
+}
+
+impl Search<'_> {
+    fn run(&mut self, i: usize, bindings: &mut HashMap<String, Bound>) -> bool {
+        if i >= self.deepest {
+            self.deepest = i;
+            self.best = bindings.clone();
+        }
+        let Some(step) = self.steps.get(i) else {
+            return true;
+        };
+        if self.skip[i] {
+            bindings.insert(step.name.clone(), Bound::Skipped);
+            return self.run(i + 1, bindings);
+        }
+        let start = self.anchor(i, bindings).map_or(0, |a| a + 1);
+        let matchers = step.matchers();
+        let mut candidates = Vec::new();
+        for index in start..self.events.len() {
+            if self.budget == 0 {
+                return false;
+            }
+            self.budget -= 1;
+            let ev = &self.events[index];
+            if ev["side"] == step.who.side()
+                && matchers
+                    .iter()
+                    .any(|m| matches(m, step.who, ev, bindings, self.events))
+            {
+                candidates.push(index);
+            }
+        }
+        let choices: Vec<(usize, usize)> = match step.min_count {
+            None => candidates.iter().map(|&i| (i, 1)).collect(),
+            Some(min) => {
+                let mut groups: Vec<(String, Vec<usize>)> = Vec::new();
+                for &c in &candidates {
+                    let key = step
+                        .group
+                        .as_deref()
+                        .and_then(|g| field(&self.events[c], g))
+                        .unwrap_or_default();
+                    match groups.iter_mut().find(|(k, _)| *k == key) {
+                        Some((_, members)) => members.push(c),
+                        None => groups.push((key, vec![c])),
+                    }
+                }
+                groups
+                    .into_iter()
+                    .filter(|(_, m)| m.len() >= min)
+                    .map(|(_, m)| (m[0], m.len()))
+                    .collect()
+            }
+        };
+        for (index, count) in choices {
+            bindings.insert(step.name.clone(), Bound::Event { index, count });
+            if self.run(i + 1, bindings) {
+                return true;
+            }
+            bindings.remove(&step.name);
+        }
+        false
+    }
+
+    /// The log index this step must come after.
+    fn anchor(&self, i: usize, bindings: &HashMap<String, Bound>) -> Option<usize> {
+        let name = match self.steps[i].after.as_deref() {
+            Some("start") => return None,
+            Some(name) => name,
+            None => &self.steps[i.checked_sub(1)?].name,
+        };
+        let j = self.steps.iter().position(|s| s.name == name)?;
+        match bindings.get(name) {
+            Some(Bound::Event { index, .. }) => Some(*index),
+            // A skipped step stands where its own predecessor stood.
+            _ => self.anchor(j, bindings),
+        }
+    }
+}
+
+fn matches(
+    m: &Matcher,
+    who: Who,
+    ev: &Value,
+    bindings: &HashMap<String, Bound>,
+    events: &[Value],
+) -> bool {
+    if m.cmd.as_ref().is_some_and(|c| ev["cmd"] != c.as_str())
+        || m.step.as_ref().is_some_and(|s| ev["step"] != s.as_str())
+    {
+        return false;
+    }
+    m.conditions.iter().all(|(path, expr)| {
+        // A condition on a skipped step's event cannot be checked: drop it.
+        let Some(expected) = try_fill(expr, bindings, events) else {
+            return true;
+        };
+        let Some(actual) = field(ev, path) else {
+            return false;
+        };
+        compare(&actual, &expected, who == Who::Learner)
+    })
+}
+
+fn compare(actual: &str, expected: &str, answer: bool) -> bool {
+    let norm = |s: &str| {
+        if answer {
+            s.trim().to_lowercase()
+        } else {
+            s.to_string()
+        }
+    };
+    let (actual, expected) = (
+        norm(actual),
+        if answer {
+            expected.trim().to_string()
+        } else {
+            expected.to_string()
+        },
+    );
+    let num = |s: &str| s.trim().parse::<f64>().ok();
+    if let Some(want) = expected.strip_prefix("!= ") {
+        actual != norm(want)
+    } else if let Some(want) = expected.strip_prefix("< ") {
+        num(&actual).zip(num(want)).is_some_and(|(a, w)| a < w)
+    } else if let Some(want) = expected.strip_prefix("> ") {
+        num(&actual).zip(num(want)).is_some_and(|(a, w)| a > w)
+    } else if let Some(want) = expected.strip_prefix("~ ") {
+        actual.contains(&norm(want))
+    } else if let Some(list) = expected.strip_prefix("one of: ") {
+        list.split(", ").any(|w| actual == norm(w))
+    } else {
+        actual == norm(&expected)
+    }
+}
+
+/// A field of an event as text. Paths are dotted; `.port` and `.ip` take
+/// apart an address string (`"127.0.0.1:5288"`).
+pub fn field(ev: &Value, path: &str) -> Option<String> {
+    let mut v = ev;
+    let mut parts = path.split('.');
+    while let Some(part) = parts.next() {
+        if let (Value::String(s), "port" | "ip") = (v, part) {
+            let addr: std::net::SocketAddr = s.parse().ok()?;
+            return parts.next().is_none().then(|| match part {
+                "port" => addr.port().to_string(),
+                _ => addr.ip().to_string(),
+            });
+        }
+        v = v.get(part)?;
+    }
+    Some(match v {
+        Value::String(s) => s.clone(),
+        Value::Null => return None,
+        other => other.to_string(),
+    })
+}
+
+/// Fills `{name.path}` templates; `None` when one refers to a skipped or
+/// unmatched step (the caller then drops the condition).
+fn try_fill(template: &str, bindings: &HashMap<String, Bound>, events: &[Value]) -> Option<String> {
+    let mut out = String::new();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let close = rest[open..].find('}')? + open;
+        let (reference, _default) = split_default(&rest[open + 1..close]);
+        out.push_str(&resolve(reference, bindings, events)?);
+        rest = &rest[close + 1..];
+    }
+    out.push_str(rest);
+    Some(out)
+}
+
+/// Like [`try_fill`], for text shown to a person: an unresolved reference
+/// becomes its default (`{listening.addr.port|5288}`) or `…`.
+fn fill(template: &str, bindings: &HashMap<String, Bound>, events: &[Value]) -> String {
+    let mut out = String::new();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        let Some(close) = rest[open..].find('}').map(|c| c + open) else {
+            break;
+        };
+        out.push_str(&rest[..open]);
+        let (reference, default) = split_default(&rest[open + 1..close]);
+        out.push_str(
+            &resolve(reference, bindings, events)
+                .unwrap_or_else(|| default.unwrap_or("…").to_string()),
+        );
+        rest = &rest[close + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn split_default(inner: &str) -> (&str, Option<&str>) {
+    match inner.split_once('|') {
+        Some((r, d)) => (r, Some(d)),
+        None => (inner, None),
+    }
+}
+
+fn resolve(reference: &str, bindings: &HashMap<String, Bound>, events: &[Value]) -> Option<String> {
+    let (name, path) = reference.split_once('.').unwrap_or((reference, ""));
+    match bindings.get(name)? {
+        Bound::Skipped => None,
+        Bound::Event { count, .. } if path == "count" => Some(count.to_string()),
+        Bound::Event { index, .. } => field(&events[*index], path),
+    }
+}
+
+/// The advice for the step where the learner is stuck.
+fn stuck_advice(
+    step: &Step,
+    bindings: &HashMap<String, Bound>,
+    events: &[Value],
+    exhausted: bool,
+) -> String {
+    let mut advice = fill(&step.stuck, bindings, events);
+    if step.who == Who::Learner {
+        let question = step.conditions.get("question");
+        let last = events.iter().rev().find(|e| {
+            e["step"] == "answer" && question.is_some_and(|q| e["question"] == q.as_str())
+        });
+        if let Some(answer) = last.and_then(|e| e["value"].as_str()) {
+            advice.push_str(&format!(" (Your answer so far: {answer:?}.)"));
+        }
+    }
+    if exhausted {
+        advice.push_str(" (The session log is too long to search completely: `socklab lesson reset` on this lesson starts a fresh one.)");
+    }
+    advice
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn step(name: &str, who: Who, step_name: &str, conditions: &[(&str, &str)]) -> Step {
+        Step {
+            name: name.into(),
+            who,
+            cmd: None,
+            step: Some(step_name.into()),
+            conditions: conditions
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            any: vec![],
+            after: None,
+            min_count: None,
+            group: None,
+            says: format!("{name} happened"),
+            stuck: format!("no {name} yet (port {{listening.addr.port|PORT}})"),
+        }
+    }
+
+    fn tcp_pattern() -> Vec<Step> {
+        let mut accept = step(
+            "accepted",
+            Who::Server,
+            "accept",
+            &[("pid", "{listening.pid}"), ("peer", "{connected.local}")],
+        );
+        accept.after = Some("listening".into());
+        let mut connected = step(
+            "connected",
+            Who::Client,
+            "connected",
+            &[("peer.port", "{listening.addr.port}")],
+        );
+        connected.after = Some("listening".into());
+        vec![
+            step("listening", Who::Server, "listen", &[]),
+            connected,
+            accept,
+        ]
+    }
+
+    fn log() -> Vec<Value> {
+        vec![
+            json!({"side": "server", "pid": 1, "cmd": "listen", "step": "listen", "addr": "127.0.0.1:5288"}),
+            // The server's accept is logged before the client's "connected":
+            // two processes, no order between them.
+            json!({"side": "server", "pid": 1, "cmd": "listen", "step": "accept", "peer": "127.0.0.1:40000"}),
+            json!({"side": "client", "pid": 2, "cmd": "connect", "step": "connected", "local": "127.0.0.1:40000", "peer": "127.0.0.1:5288"}),
+        ]
+    }
+
+    #[test]
+    fn a_complete_session_passes_in_any_causal_order() {
+        assert!(evaluate(&tcp_pattern(), None, &log()).passed());
+    }
+
+    #[test]
+    fn an_empty_log_fails_at_the_first_step_with_its_advice() {
+        let v = evaluate(&tcp_pattern(), None, &[]);
+        assert!(!v.passed());
+        assert_eq!(
+            v.outcomes[0],
+            Outcome::Failed("no listening yet (port PORT)".into())
+        );
+        assert_eq!(v.outcomes[1], Outcome::NotReached);
+    }
+
+    #[test]
+    fn advice_is_filled_from_what_did_happen() {
+        let v = evaluate(&tcp_pattern(), None, &log()[..1]);
+        assert_eq!(
+            v.outcomes[1],
+            Outcome::Failed("no connected yet (port 5288)".into())
+        );
+    }
+
+    #[test]
+    fn a_connection_to_another_port_does_not_count() {
+        let mut events = log();
+        events[2]["peer"] = json!("127.0.0.1:9999");
+        assert!(!evaluate(&tcp_pattern(), None, &events).passed());
+    }
+
+    #[test]
+    fn a_foreign_client_is_skipped_and_the_server_side_still_checked() {
+        let server_only = vec![log()[0].clone(), log()[1].clone()];
+        let v = evaluate(&tcp_pattern(), Some(Who::Client), &server_only);
+        assert!(v.passed(), "{:?}", v.outcomes);
+        assert_eq!(v.outcomes[1], Outcome::Skipped);
+        // ...but the server's own steps are still required.
+        let v = evaluate(&tcp_pattern(), Some(Who::Client), &log()[..1]);
+        assert!(!v.passed());
+    }
+
+    #[test]
+    fn backtracking_finds_the_attempt_that_worked() {
+        let mut events = vec![
+            json!({"side": "server", "pid": 9, "cmd": "listen", "step": "listen", "addr": "127.0.0.1:1111"}),
+        ];
+        events.extend(log());
+        assert!(evaluate(&tcp_pattern(), None, &events).passed());
+    }
+
+    #[test]
+    fn operators_compare_as_documented() {
+        assert!(compare("80", "< 1024", false));
+        assert!(!compare("8080", "< 1024", false));
+        assert!(compare("a", "!= b", false));
+        assert!(compare("hello\r\n", "~ \r\n", false));
+        assert!(compare("CRLF", "one of: crlf, \\r\\n", true));
+        assert!(compare(" 127.0.0.1 ", "127.0.0.1", true));
+    }
+
+    #[test]
+    fn min_count_groups_by_a_field() {
+        let mut s = step("burst", Who::Server, "datagram", &[]);
+        s.min_count = Some(3);
+        s.group = Some("from".into());
+        let d = |from: &str| json!({"side": "server", "step": "datagram", "from": from});
+        let events = vec![d("a:1"), d("b:2"), d("a:1"), d("a:1")];
+        let v = evaluate(std::slice::from_ref(&s), None, &events);
+        assert!(v.passed());
+        assert_eq!(v.fill("{burst.count} from {burst.from}"), "3 from a:1");
+        assert!(!evaluate(&[s], None, &events[..3]).passed());
+    }
+
+    #[test]
+    fn fields_take_addresses_apart() {
+        let ev = json!({"addr": "[::1]:5288", "n": 3});
+        assert_eq!(field(&ev, "addr.port").as_deref(), Some("5288"));
+        assert_eq!(field(&ev, "addr.ip").as_deref(), Some("::1"));
+        assert_eq!(field(&ev, "n").as_deref(), Some("3"));
+        assert_eq!(field(&ev, "missing"), None);
+    }
+}
