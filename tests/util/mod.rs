@@ -132,10 +132,20 @@ impl Proc {
     /// Starts `socklab COMMAND [EXTRA...] 0` (a server on an OS-chosen
     /// loopback port) and returns it with the port it bound.
     pub fn server(command: &str, extra: &[&str]) -> (Proc, u16) {
+        Proc::server_from(command, extra, socklab)
+    }
+
+    /// Like [`Proc::server`], with the command line built by `build`
+    /// (to set an environment variable, say).
+    pub fn server_from(
+        command: &str,
+        extra: &[&str],
+        build: impl Fn(&[&str]) -> Command,
+    ) -> (Proc, u16) {
         let mut args = vec![command];
         args.extend_from_slice(extra);
         args.push("0");
-        let mut p = Proc::socklab(&args);
+        let mut p = Proc::spawn(&args.join(" "), build(&args));
         let port = p.port();
         if command == "listen" {
             // bind() comes before listen(): a client connecting in between is refused.

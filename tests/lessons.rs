@@ -1,0 +1,557 @@
+//! Lessons: every command they show parses, and every check fails on an empty
+//! log, fails on a wrong session and passes on a reference session really run
+//! on loopback (a check that cannot fail, or cannot pass, is a defect).
+
+mod util;
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::path::Path;
+use std::process::Command;
+
+use clap::{CommandFactory, Parser};
+use socklab::cli::Cli;
+use socklab::lessons::catalog;
+use util::{Finished, Proc, require, run};
+
+/// A learner's state directory with one lesson made current.
+struct Lab {
+    dir: tempfile::TempDir,
+    lesson: usize,
+}
+
+impl Lab {
+    fn new(lesson: usize) -> Lab {
+        let lab = Lab {
+            dir: tempfile::tempdir().expect("tempdir"),
+            lesson,
+        };
+        let shown = lab.run(&["lesson", &lesson.to_string()]);
+        assert_eq!(shown.code(), 0, "{}", shown.stderr);
+        lab
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = util::socklab(args);
+        cmd.env("SOCKLAB_STATE_DIR", self.dir.path());
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> Finished {
+        run(&args.join(" "), self.command(args))
+    }
+
+    fn spawn(&self, args: &[&str]) -> Proc {
+        Proc::spawn(&args.join(" "), self.command(args))
+    }
+
+    /// Starts `socklab COMMAND [EXTRA] 0` and returns it with its port.
+    fn server(&self, command: &str, extra: &[&str]) -> (Proc, u16) {
+        Proc::server_from(command, extra, |args| self.command(args))
+    }
+
+    fn answer(&self, question: &str, value: &str) {
+        let f = self.run(&["lesson", "answer", question, value]);
+        assert_eq!(f.code(), 0, "{}", f.stderr);
+    }
+
+    fn check(&self) -> Finished {
+        self.run(&["lesson", "check"])
+    }
+
+    fn assert_passes(&self) {
+        let f = self.check();
+        assert_eq!(
+            f.code(),
+            0,
+            "lesson {} should pass:\n{}{}",
+            self.lesson,
+            f.stdout_text(),
+            f.stderr
+        );
+        assert!(
+            f.stdout_text()
+                .contains(&format!("Lesson {} done", self.lesson)),
+            "{}",
+            f.stdout_text()
+        );
+    }
+
+    /// Asserts that the check fails at step `n` (1-based) with advice containing `says`.
+    fn assert_stuck_at(&self, n: usize, says: &str) {
+        let f = self.check();
+        let out = f.stdout_text();
+        assert_eq!(
+            f.code(),
+            1,
+            "lesson {} should not pass:\n{out}",
+            self.lesson
+        );
+        assert!(
+            out.contains(&format!("✗ {n}.")),
+            "lesson {}: expected to be stuck at step {n}:\n{out}",
+            self.lesson
+        );
+        assert!(
+            out.contains(says),
+            "lesson {}: advice should say {says:?}:\n{out}",
+            self.lesson
+        );
+        assert!(!out.contains('{'), "a template was left unfilled:\n{out}");
+    }
+}
+
+fn port_of(addr: &serde_json::Value) -> String {
+    let a: std::net::SocketAddr = addr
+        .as_str()
+        .expect("address")
+        .parse()
+        .expect("socket address");
+    a.port().to_string()
+}
+
+// ---- the commands the lessons show ------------------------------------------
+
+/// Splits a command line like a shell would, for the simple quoting lessons use.
+fn words(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut word = String::new();
+    let mut quote = None;
+    let mut any = false;
+    for c in line.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => word.push(c),
+            (None, '"' | '\'') => {
+                quote = Some(c);
+                any = true;
+            }
+            (None, c) if c.is_whitespace() => {
+                if !word.is_empty() || any {
+                    out.push(std::mem::take(&mut word));
+                }
+                any = false;
+            }
+            (None, c) => word.push(c),
+        }
+    }
+    if !word.is_empty() || any {
+        out.push(word);
+    }
+    out
+}
+
+/// Every socklab command line in a text: code block lines and `inline code`.
+fn commands(text: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut in_block = false;
+    for line in text.lines() {
+        if line.trim_start().starts_with("```") {
+            in_block = !in_block;
+            continue;
+        }
+        let spans: Vec<&str> = if in_block {
+            vec![line]
+        } else {
+            line.split('`').skip(1).step_by(2).collect()
+        };
+        for span in spans {
+            if let Some(at) = span.find("socklab ") {
+                // `socklab lesson answer first client|server` is one command;
+                // `printf ... | socklab send ...` starts at socklab.
+                found.push(span[at..].to_string());
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn every_command_in_the_lessons_parses_with_the_real_cli() {
+    let mut checked = 0;
+    for lesson in catalog::all().expect("lessons") {
+        let meta = &lesson.meta;
+        let mut texts = vec![lesson.body.to_string()];
+        texts.extend(meta.hints.iter().cloned());
+        texts.extend(
+            meta.steps
+                .iter()
+                .flat_map(|s| [s.says.clone(), s.stuck.clone()]),
+        );
+        texts.extend(meta.questions.iter().map(|q| q.ask.clone()));
+        for text in texts {
+            // Templates in advice fall back to their default: {x.y|5288} → 5288.
+            let text = fill_defaults(&text);
+            for line in commands(&text) {
+                let (cmd, comment) = line.split_once(" #").unwrap_or((&line, ""));
+                let parsed = Cli::try_parse_from(words(cmd));
+                // Prose may name a command without arguments: "`socklab listen` is listening".
+                let w = words(cmd);
+                if w.len() == 2 && Cli::command().find_subcommand(&w[1]).is_some() {
+                    continue;
+                }
+                if comment.contains("rejected") {
+                    assert!(
+                        parsed.is_err(),
+                        "lesson {}: `{cmd}` should be rejected",
+                        lesson.number
+                    );
+                } else {
+                    assert!(
+                        parsed.is_ok(),
+                        "lesson {}: `{cmd}` does not parse: {:?}",
+                        lesson.number,
+                        parsed.err()
+                    );
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(
+        checked > 40,
+        "only {checked} commands found: is the extraction broken?"
+    );
+}
+
+fn fill_defaults(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(open) = rest.find('{') {
+        let Some(close) = rest[open..].find('}') else {
+            break;
+        };
+        out.push_str(&rest[..open]);
+        let inner = &rest[open + 1..open + close];
+        out.push_str(inner.split_once('|').map_or("5288", |(_, d)| d));
+        rest = &rest[open + close + 1..];
+    }
+    out + rest
+}
+
+#[test]
+fn every_check_fails_on_an_empty_log() {
+    for lesson in catalog::all().expect("lessons") {
+        let lab = Lab::new(lesson.number);
+        let f = lab.check();
+        assert_eq!(
+            f.code(),
+            1,
+            "lesson {} passed with nothing done",
+            lesson.number
+        );
+        assert!(f.stdout_text().contains("✗ 1."), "{}", f.stdout_text());
+    }
+}
+
+// ---- lesson by lesson: a wrong session, then the reference session ----------
+
+#[test]
+fn lesson_1_what_a_socket_is() {
+    let lab = Lab::new(1);
+    let demo = lab.run(&["demo"]);
+    assert_eq!(demo.code(), 0, "{}", demo.stderr);
+    lab.answer("port", "1");
+    lab.assert_stuck_at(5, "Your answer so far: \"1\"");
+    let port = port_of(&demo.find("bind").expect("bind")["addr"]);
+    lab.answer("port", &port);
+    lab.assert_passes();
+}
+
+#[test]
+fn lesson_2_addresses_and_ports() {
+    let lab = Lab::new(2);
+    let (mut zero, port) = lab.server("listen", &[]);
+    zero.close_stdin();
+    drop(zero);
+    lab.answer("zero", &port.to_string());
+    lab.assert_stuck_at(3, "socklab listen 65536");
+    let rejected = lab.run(&["listen", "65536"]);
+    assert_eq!(rejected.code(), 2);
+    lab.assert_stuck_at(4, "socklab listen 80");
+    if util::is_root() {
+        // Root may bind a reserved port: the check accepts that bind instead.
+        let free = (1000..1024)
+            .find(|p| TcpListener::bind(("127.0.0.1", *p)).is_ok())
+            .expect("a free port < 1024");
+        let mut low = lab.spawn(&["listen", &free.to_string()]);
+        low.wait_for("listen");
+    } else {
+        assert_eq!(
+            lab.run(&["listen", "80"]).error_kind(),
+            Some("permission_denied")
+        );
+    }
+    lab.answer("ip", "0.0.0.0");
+    lab.assert_stuck_at(5, "Your answer so far: \"0.0.0.0\"");
+    lab.answer("ip", "127.0.0.1");
+    lab.assert_passes();
+}
+
+#[test]
+fn lesson_3_tcp_in_two_terminals() {
+    let lab = Lab::new(3);
+    let (mut a, port) = lab.server("listen", &[]);
+    // No client yet: the client may be any program, so the check waits at
+    // A's accept(), and says what to run.
+    lab.assert_stuck_at(3, &format!("A is waiting in accept(): nobody has connected yet. In terminal B run `socklab connect 127.0.0.1 {port}`"));
+    let mut b = lab.spawn(&["connect", "127.0.0.1", &port.to_string()]);
+    let accept = a.wait_for("accept");
+    lab.assert_stuck_at(4, "Type a line in terminal B");
+    b.write(b"hello\n");
+    a.wait_for("read");
+    a.write(b"hi B\n");
+    b.wait_for("read");
+    b.close_stdin();
+    a.wait_for("peer_closed");
+    a.close_stdin();
+    a.finish();
+    b.finish();
+    lab.assert_stuck_at(9, "client_port");
+    lab.answer("client_port", &port_of(&accept["peer"]));
+    lab.assert_passes();
+}
+
+#[test]
+fn lesson_3_accepts_a_foreign_client_and_checks_the_server_side() {
+    let lab = Lab::new(3);
+    let (mut a, port) = lab.server("listen", &[]);
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    s.set_read_timeout(Some(util::DEADLINE)).expect("timeout");
+    s.write_all(b"hello from a plain socket\n").expect("write");
+    a.wait_for("read");
+    a.write(b"hi\n");
+    let mut reply = [0u8; 3];
+    s.read_exact(&mut reply).expect("reply");
+    s.shutdown(Shutdown::Write).expect("FIN");
+    a.wait_for("peer_closed");
+    a.close_stdin();
+    a.finish();
+    lab.answer(
+        "client_port",
+        &s.local_addr().expect("addr").port().to_string(),
+    );
+    let f = lab.check();
+    assert_eq!(f.code(), 0, "{}", f.stdout_text());
+    assert!(
+        f.stdout_text()
+            .contains("not checked: that side was not socklab")
+    );
+}
+
+#[test]
+fn lesson_4_telnet() {
+    require("telnet");
+    let lab = Lab::new(4);
+    // Wrong: plain nc sends LF, not CR LF.
+    require("nc");
+    let (mut a, port) = lab.server("listen", &[]);
+    let mut nc = Proc::spawn("nc", {
+        let mut c = Command::new("nc");
+        c.args(["-N", "127.0.0.1", &port.to_string()]);
+        c
+    });
+    nc.write(b"hello\n");
+    a.wait_for("read");
+    nc.close_stdin();
+    a.close_stdin();
+    a.finish();
+    nc.finish();
+    lab.assert_stuck_at(3, "nc sends only LF");
+    // Right: real telnet, reading its input from a pipe.
+    let (mut a, port) = lab.server("listen", &[]);
+    let mut telnet = Proc::spawn("telnet", {
+        let mut c = Command::new("telnet");
+        c.args(["127.0.0.1", &port.to_string()]);
+        c
+    });
+    telnet.write(b"hello\n");
+    a.wait_until("a CRLF line", |evs| {
+        evs.iter()
+            .any(|e| e["step"] == "read" && e["data"] == "hello\r\n")
+    });
+    a.close_stdin();
+    a.finish();
+    drop(telnet);
+    lab.answer("line_end", "\\r\\n");
+    lab.assert_passes();
+}
+
+#[test]
+fn lesson_5_closing() {
+    let lab = Lab::new(5);
+    let (mut a, port) = lab.server("listen", &[]);
+    let mut b = lab.spawn(&["connect", "127.0.0.1", &port.to_string()]);
+    b.write(b"bye\n");
+    b.close_stdin();
+    a.wait_for("peer_closed");
+    a.close_stdin();
+    a.finish();
+    b.finish();
+    lab.answer("first", "client");
+    // Without the half-close experiment, the check stops there.
+    lab.assert_stuck_at(8, "(sleep 2; echo world) | socklab listen 5288");
+    // The half-close: B sends and closes its half at once; A answers after
+    // B's FIN has arrived, and B still reads the answer.
+    let (mut a, port) = lab.server("listen", &[]);
+    let mut b = lab.spawn(&["connect", "127.0.0.1", &port.to_string()]);
+    b.feed(b"hello\n".to_vec());
+    a.wait_for("peer_closed");
+    a.write(b"world\n");
+    a.close_stdin();
+    assert_eq!(b.finish().stdout_text(), "world\n");
+    a.finish();
+    lab.assert_passes();
+}
+
+#[test]
+fn lesson_6_udp() {
+    let lab = Lab::new(6);
+    let (_a, port) = lab.server("recv", &[]);
+    let target = format!("127.0.0.1:{port}");
+    // Sending before predicting: the check wants the prediction first.
+    lab.assert_stuck_at(2, "socklab lesson answer datagrams N");
+    lab.answer("datagrams", "1");
+    let mut burst = lab.spawn(&["send", "--wait", "0", &target]);
+    burst.write(b"one\ntwo\nthree\n");
+    burst.close_stdin();
+    assert_eq!(burst.finish().code(), 0);
+    lab.assert_stuck_at(4, "another sender");
+    assert_eq!(
+        lab.run(&["send", "--wait", "0", &target, "another sender"])
+            .code(),
+        0
+    );
+    let nobody = util::free_udp_port().to_string();
+    assert_eq!(
+        lab.run(&["send", "127.0.0.1", &nobody, "anyone?"])
+            .error_kind(),
+        Some("port_unreachable")
+    );
+    assert_eq!(
+        lab.run(&["send", "--size", "65508", &target]).error_kind(),
+        Some("message_too_long")
+    );
+    lab.assert_stuck_at(7, "--size 65507");
+    assert_eq!(
+        lab.run(&["send", "--wait", "0", "--size", "65507", &target])
+            .code(),
+        0
+    );
+    let f = lab.check();
+    assert_eq!(f.code(), 0, "{}", f.stdout_text());
+    assert!(
+        f.stdout_text()
+            .contains("You predicted \"1\"; the log shows \"3\""),
+        "{}",
+        f.stdout_text()
+    );
+}
+
+#[test]
+fn lesson_7_non_blocking() {
+    let lab = Lab::new(7);
+    // Without -v there are no poll events to see.
+    let (mut a, port) = lab.server("listen", &[]);
+    let mut b = lab.spawn(&["connect", "127.0.0.1", &port.to_string()]);
+    b.wait_for("connected");
+    drop(b);
+    a.close_stdin();
+    drop(a);
+    lab.assert_stuck_at(3, "run it with -v");
+    let (mut a, port) = lab.server("listen", &["-v"]);
+    // As a person would: B connects once A says it is waiting (accept() =
+    // EAGAIN), so A learns of B through poll().
+    a.wait_until("accept() would block", |evs| {
+        evs.iter()
+            .any(|e| e["step"] == "would_block" && e["op"] == "accept")
+    });
+    let mut b = lab.spawn(&["-v", "connect", "127.0.0.1", &port.to_string()]);
+    b.write(b"ready?\n");
+    a.wait_for("read");
+    b.close_stdin();
+    a.wait_for("peer_closed");
+    a.close_stdin();
+    a.finish();
+    b.finish();
+    lab.answer("connect", "EINPROGRESS");
+    lab.assert_passes();
+}
+
+// ---- progress ----------------------------------------------------------------
+
+#[test]
+fn progress_survives_a_restart_and_shows_in_the_list() {
+    let lab = Lab::new(1);
+    let demo = lab.run(&["demo"]);
+    lab.answer("port", &port_of(&demo.find("bind").expect("bind")["addr"]));
+    lab.assert_passes();
+    let list = lab.run(&["lessons"]).stdout_text();
+    assert!(list.contains("✓  1."), "{list}");
+    assert!(list.contains("→  2."), "{list}");
+    let next = lab.run(&["lesson", "next"]).stdout_text();
+    assert!(next.contains("Lesson 2 of"), "{next}");
+    let reset = lab.run(&["lesson", "reset", "1"]);
+    assert_eq!(reset.code(), 0);
+    assert!(lab.run(&["lessons"]).stdout_text().contains("→  1."));
+}
+
+#[test]
+fn a_damaged_progress_file_is_explained_and_reset_gets_out() {
+    let lab = Lab::new(1);
+    let progress = lab.dir.path().join("progress.json");
+    std::fs::write(&progress, b"\x00\x01 not json").expect("write");
+    let f = lab.run(&["lessons"]);
+    assert_eq!(f.code(), 1);
+    assert!(
+        f.stderr.contains("damaged") && f.stderr.contains("socklab lesson reset"),
+        "{}",
+        f.stderr
+    );
+    // A network command still works, with a warning instead of a log.
+    let demo = lab.run(&["demo"]);
+    assert_eq!(demo.code(), 0);
+    assert!(
+        demo.stderr.contains("lesson logging is off"),
+        "{}",
+        demo.stderr
+    );
+    assert_eq!(lab.run(&["lesson", "reset"]).code(), 0);
+    assert!(!Path::new(&progress).exists());
+    assert_eq!(lab.run(&["lessons"]).code(), 0);
+}
+
+#[test]
+fn hints_are_progressive_and_offered_after_failed_checks() {
+    let lab = Lab::new(3);
+    assert!(!lab.check().stdout_text().contains("lesson hint"));
+    assert!(lab.check().stdout_text().contains("`socklab lesson hint`"));
+    let first = lab.run(&["lesson", "hint"]).stdout_text();
+    let second = lab.run(&["lesson", "hint"]).stdout_text();
+    assert!(
+        first.starts_with("Hint 1 of") && second.starts_with("Hint 2 of"),
+        "{first}{second}"
+    );
+}
+
+#[test]
+fn answering_an_unknown_question_lists_the_real_ones() {
+    let lab = Lab::new(2);
+    let f = lab.run(&["lesson", "answer", "colour", "blue"]);
+    assert_eq!(f.code(), 2);
+    assert!(f.stderr.contains("zero, ip"), "{}", f.stderr);
+    assert_eq!(lab.run(&["lesson", "99"]).code(), 2);
+}
+
+#[test]
+fn the_chart_lights_what_was_done() {
+    let lab = Lab::new(1);
+    let before = lab.run(&["lesson", "chart"]).stdout_text();
+    assert!(before.contains("0 of 12 steps"), "{before}");
+    lab.run(&["demo"]);
+    let after = lab.run(&["lesson", "chart"]).stdout_text();
+    assert!(
+        after.contains("[x] accept()") && after.contains("12 of 12"),
+        "{after}"
+    );
+}
