@@ -17,6 +17,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::addr::{Endpoint, parse_port};
+use crate::framing::{JsonFraming, Limits, Proto};
 use crate::units::{parse_duration, parse_size};
 
 const EXIT_CODES: &str = "\
@@ -92,6 +93,8 @@ pub enum Command {
     Recv(RecvArgs),
     /// Watch a whole conversation in one terminal: a server and a client on loopback
     Demo(DemoArgs),
+    /// Feed bytes to a protocol's framing offline, in chunks, and watch frames being cut
+    Frame(FrameArgs),
     /// List the lessons: ✓ done, → next
     Lessons,
     /// Read a lesson, check what you did, get a hint: `lesson next`, `lesson 3`, `lesson check`
@@ -160,6 +163,47 @@ pub struct StreamArgs {
     pub udp: bool,
 }
 
+/// Protocol framing on a connection or datagram socket. Shared by listen,
+/// connect, send, recv and frame.
+#[derive(Args, Debug, Clone)]
+pub struct FramingArgs {
+    /// Cut frames out of the data with this protocol and show each one as it is cut
+    #[arg(long, value_enum, value_name = "PROTO")]
+    pub proto: Option<Proto>,
+    /// With --proto json: one object per line, or a 4-byte big-endian length prefix
+    #[arg(long, value_enum, value_name = "HOW", default_value_t = JsonFraming::Newline)]
+    pub json_framing: JsonFraming,
+    /// Largest frame accepted (e.g. 64k, 1MiB); a bigger one is an error
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "1MiB")]
+    pub max_frame: usize,
+    /// With --proto http: most header fields in one message
+    #[arg(long, value_name = "N", default_value_t = 64)]
+    pub max_headers: usize,
+    /// With --proto http: largest head (start line and headers)
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "16k")]
+    pub max_header_bytes: usize,
+    /// With --proto xml: deepest element nesting
+    #[arg(long, value_name = "N", default_value_t = 32)]
+    pub max_depth: usize,
+    /// Message view (json, xml, http): each line you type is sent as a message from NAME...
+    #[arg(long, value_name = "NAME", requires = "to")]
+    pub from: Option<String>,
+    /// ...to NAME
+    #[arg(long, value_name = "NAME", requires = "from")]
+    pub to: Option<String>,
+}
+
+impl FramingArgs {
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_frame: self.max_frame,
+            max_headers: self.max_headers,
+            max_header_bytes: self.max_header_bytes,
+            max_depth: self.max_depth,
+        }
+    }
+}
+
 #[derive(Args, Debug)]
 pub struct ListenArgs {
     /// Where to listen: PORT (on 127.0.0.1), HOST:PORT, [::1]:PORT; 0.0.0.0:PORT or [::]:PORT for every interface; port 0 lets the OS choose
@@ -182,6 +226,8 @@ pub struct ListenArgs {
     pub nc_listen: bool,
     #[command(flatten)]
     pub stream: StreamArgs,
+    #[command(flatten)]
+    pub framing: FramingArgs,
 }
 
 #[derive(Args, Debug)]
@@ -203,6 +249,8 @@ pub struct ConnectArgs {
     pub source_port: Option<u16>,
     #[command(flatten)]
     pub stream: StreamArgs,
+    #[command(flatten)]
+    pub framing: FramingArgs,
 }
 
 #[derive(Args, Debug)]
@@ -225,6 +273,8 @@ pub struct SendArgs {
     /// Local port to send from (instead of one the OS picks)
     #[arg(short = 'p', long, value_name = "PORT", value_parser = parse_port)]
     pub source_port: Option<u16>,
+    #[command(flatten)]
+    pub framing: FramingArgs,
 }
 
 #[derive(Args, Debug)]
@@ -238,6 +288,8 @@ pub struct RecvArgs {
     /// Exit after N datagrams
     #[arg(long, value_name = "N")]
     pub count: Option<u64>,
+    #[command(flatten)]
+    pub framing: FramingArgs,
 }
 
 #[derive(Args, Debug)]
@@ -248,6 +300,52 @@ pub struct DemoArgs {
     /// Pause DUR between steps, to watch them happen
     #[arg(long, value_name = "DUR", value_parser = parse_duration)]
     pub pace: Option<Duration>,
+}
+
+#[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct FrameArgs {
+    #[command(subcommand)]
+    pub action: Option<FrameAction>,
+    /// Bytes to decode (default: stdin)
+    #[arg(value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// Feed the bytes N at a time (1 = byte by byte)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..), conflicts_with_all = ["split_at", "random_chunks"])]
+    pub chunk: Option<u64>,
+    /// Cut the input at these byte offsets, e.g. 5,13
+    #[arg(
+        long,
+        value_name = "OFFSETS",
+        value_delimiter = ',',
+        conflicts_with = "random_chunks"
+    )]
+    pub split_at: Vec<usize>,
+    /// Feed pieces of random sizes (1 to 16 bytes); --seed makes it repeatable
+    #[arg(long)]
+    pub random_chunks: bool,
+    /// Seed for --random-chunks
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 1,
+        requires = "random_chunks"
+    )]
+    pub seed: u64,
+    #[command(flatten)]
+    pub framing: FramingArgs,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum FrameAction {
+    /// Print the exact bytes a message becomes on the wire (text and hex on a terminal, raw in a pipe)
+    Encode {
+        /// What to encode: a line as `connect --proto P` would send it (a JSON object, `GET /path`, a stanza, or with --from/--to the message body)
+        #[arg(value_name = "INPUT")]
+        input: String,
+        #[command(flatten)]
+        framing: FramingArgs,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -15,7 +15,10 @@
 //! addr.rs        "PORT", "HOST:PORT", "[::1]:PORT", "HOST PORT": parsing and resolution
 //! units.rs       durations (5, 500ms) and sizes (64k) as typed on a command line
 //! trace/         Event, Tracer, renderers (text, json, hexdump), escaping, explanations
-//! net/           sockets and the mio event loop: listen, connect, send, recv
+//! net/           sockets and the mio event loop: listen, connect, send, recv;
+//!                protocol.rs runs a codec on a live stream
+//! framing/       pure codecs (raw, lines, http, xml, json), FrameReader, messages
+//! frame.rs       `socklab frame`: the codecs offline, fed in chosen pieces
 //! demo/          `socklab demo`: a server and a client in one process, one loop
 //! lessons/       the lesson runner: catalog (compiled from lessons/), check engine,
 //!                progress and session logs, rendering, the flow chart
@@ -27,6 +30,8 @@
 pub mod addr;
 pub mod cli;
 pub mod demo;
+pub mod frame;
+pub mod framing;
 pub mod lessons;
 pub mod net;
 pub mod trace;
@@ -90,6 +95,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Send(_) => ("send", Side::Client),
         Command::Recv(_) => ("recv", Side::Server),
         Command::Demo(_) => ("demo", Side::Server),
+        Command::Frame(_) => ("frame", Side::Server),
         Command::Lessons | Command::Lesson(_) => return run_lessons(&cli, &state),
     };
     let layout = match &cli.command {
@@ -125,6 +131,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Send(args) => net::udp::send(args, &mut tracer),
         Command::Recv(args) => net::udp::recv(args, &mut tracer),
         Command::Demo(args) => demo::run(args, &mut tracer),
+        Command::Frame(args) => frame::run(args, &mut tracer),
         Command::Lessons | Command::Lesson(_) => Ok(()),
     };
     let code = match result {
@@ -178,6 +185,7 @@ fn report(tracer: &mut Tracer, side: Side, err: &anyhow::Error) -> u8 {
                     why: "",
                     next: "",
                     errno: None,
+                    pointer: None,
                 },
             );
         }

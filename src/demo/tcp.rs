@@ -123,7 +123,7 @@ pub fn run(t: &mut Tracer) -> anyhow::Result<()> {
                 CLIENT => {
                     if let Some(conn) = client.as_mut() {
                         conn.flush(t, &mut drop)?;
-                        let round = conn.read_round(t, &mut buf, &mut |_, _| Ok(true))?;
+                        let round = conn.read_round(t, &mut buf, &mut |_, _, _| Ok(true))?;
                         // The whole echo is back: the client is done talking.
                         if conn.received == MESSAGE.len() as u64 && conn.sending == Sending::Open {
                             conn.finish_sending(true);
@@ -140,7 +140,7 @@ pub fn run(t: &mut Tracer) -> anyhow::Result<()> {
                 SERVER => {
                     if let Some(conn) = server.as_mut() {
                         conn.flush(t, &mut drop)?;
-                        let round = conn.read_round(t, &mut buf, &mut |conn, data| {
+                        let round = conn.read_round(t, &mut buf, &mut |conn, _, data| {
                             conn.queue(Rc::new(data.to_vec()));
                             Ok(true)
                         })?;

@@ -62,6 +62,12 @@ pub struct Conn {
     pub sent: u64,
     pub received: u64,
     pub last_activity: Instant,
+    /// `--proto`: the frames being cut from this connection's reads.
+    pub inbound: Option<super::protocol::Inbound>,
+    /// A framing error happened: the rest is read and dropped, then closed.
+    pub failed: bool,
+    /// After a framing error: close at this time even if the peer has not.
+    pub close_by: Option<Instant>,
 }
 
 /// Stop reading from a socket while this many bytes wait to be written to it
@@ -85,6 +91,9 @@ impl Conn {
             sent: 0,
             received: 0,
             last_activity: Instant::now(),
+            inbound: None,
+            failed: false,
+            close_by: None,
         }
     }
 
@@ -183,7 +192,7 @@ impl Conn {
         &mut self,
         t: &mut Tracer,
         buf: &mut [u8],
-        deliver: &mut dyn FnMut(&mut Conn, &[u8]) -> io::Result<bool>,
+        deliver: &mut Deliver,
     ) -> Result<ReadRound, ReadFailure> {
         if self.peer_closed {
             return Ok(ReadRound::PeerClosed);
@@ -207,7 +216,7 @@ impl Conn {
                             },
                         );
                     }
-                    if !deliver(self, &buf[..n]).map_err(ReadFailure::Deliver)? {
+                    if !deliver(self, t, &buf[..n])? {
                         return Ok(ReadRound::MoreLater);
                     }
                 }
@@ -236,6 +245,10 @@ impl Conn {
         );
     }
 }
+
+/// Where read bytes go: stdout, back to the peer, a frame reader. Returns
+/// false when there is no room for more for now.
+pub type Deliver<'a> = dyn FnMut(&mut Conn, &mut Tracer, &[u8]) -> Result<bool, ReadFailure> + 'a;
 
 /// Why reading stopped with an error: the socket failed, or the place the
 /// bytes were going (stdout) did.

@@ -12,12 +12,14 @@ use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
 
 use super::error::{NetContext, NetError};
+use super::protocol::Framing;
 use super::resolve_narrated;
 use super::session::{Policy, Session};
 use super::socket::{finish_connect, source_addr, start_connect};
 use super::{interrupted, readiness};
 use crate::UsageError;
 use crate::cli::ConnectArgs;
+use crate::framing::Role;
 use crate::trace::explain::Action;
 use crate::trace::{Event, Level, Side, Tracer};
 
@@ -41,6 +43,7 @@ pub fn run(args: &ConnectArgs, t: &mut Tracer) -> anyhow::Result<()> {
         )
         .into());
     }
+    let framing = Framing::from_args(&args.framing, Role::Client, format!("{host}:{port}"))?;
     let addrs = resolve_narrated(t, Side::Client, &host, port)?;
     let deadline = args.timeout.map(|d| Instant::now() + d);
     let mut poll = Poll::new()?;
@@ -49,8 +52,13 @@ pub fn run(args: &ConnectArgs, t: &mut Tracer) -> anyhow::Result<()> {
         let source = source_addr(&addr, args.source, args.source_port);
         match handshake(&mut poll, t, addr, source, deadline, args.timeout) {
             Ok(stream) => {
-                let mut session =
-                    Session::new(poll, t, Side::Client, Policy::from_stream(&args.stream))?;
+                let mut session = Session::new(
+                    poll,
+                    t,
+                    Side::Client,
+                    Policy::from_stream(&args.stream),
+                    framing.clone(),
+                )?;
                 hand_over(stream, addr, &mut session)?;
                 return session.run();
             }

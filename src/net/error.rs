@@ -42,6 +42,7 @@ impl NetError {
                 why: &ex.why,
                 next: &ex.next,
                 errno: self.source.raw_os_error(),
+                pointer: None,
             },
         );
     }

@@ -7,11 +7,13 @@
 
 use mio::Poll;
 
+use super::protocol::Framing;
 use super::resolve_narrated;
 use super::session::{Policy, Session};
 use super::socket::listen_tcp;
 use crate::UsageError;
 use crate::cli::ListenArgs;
+use crate::framing::Role;
 use crate::trace::{Side, Tracer};
 
 pub fn run(args: &ListenArgs, t: &mut Tracer) -> anyhow::Result<()> {
@@ -30,7 +32,8 @@ pub fn run(args: &ListenArgs, t: &mut Tracer) -> anyhow::Result<()> {
         echo: args.echo,
         ..Policy::from_stream(&args.stream)
     };
-    let mut session = Session::new(Poll::new()?, t, Side::Server, policy)?;
+    let framing = Framing::from_args(&args.framing, Role::Server, local.to_string())?;
+    let mut session = Session::new(Poll::new()?, t, Side::Server, policy, framing)?;
     session.listen(listener, local)?;
     session.run()
 }

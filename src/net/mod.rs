@@ -13,6 +13,7 @@ pub mod connect;
 pub mod error;
 pub mod listen;
 pub mod output;
+pub mod protocol;
 pub mod session;
 pub mod socket;
 pub mod stdin;

@@ -34,6 +34,7 @@ use mio::{Events, Poll, Token, Waker};
 use super::conn::{self, Conn, HIGH_WATER, ReadFailure, ReadRound};
 use super::error::{NetContext, NetError};
 use super::output::{Output, reader_gone};
+use super::protocol::{Encoded, Framing, Inbound, InboundError, Outbound, Reply};
 use super::stdin::{Input, StdinPump};
 use super::{interrupted, readiness, would_block};
 use crate::cli::StreamArgs;
@@ -45,6 +46,9 @@ const STDIN: Token = Token(1);
 const FIRST_CONN: usize = 2;
 /// Bytes per read from a socket.
 const READ_BUF: usize = 256 * 1024;
+/// After a framing error and our FIN, how long to wait for the peer's FIN
+/// before closing anyway (a "lingering close", as web servers do).
+const LINGER: Duration = Duration::from_secs(2);
 
 /// What to do with the data and the two directions of each connection.
 #[derive(Clone, Debug, Default)]
@@ -57,6 +61,8 @@ pub struct Policy {
     pub recv_only: bool,
     pub crlf: bool,
     pub idle_timeout: Option<Duration>,
+    /// `listen --proto http`: answer each request.
+    pub http_server: bool,
 }
 
 impl Policy {
@@ -71,8 +77,14 @@ impl Policy {
         }
     }
 
+    /// Whether each connection is answered by socklab itself (`--echo`, an
+    /// HTTP server) rather than fed from stdin.
+    fn answers(&self) -> bool {
+        self.echo || self.http_server
+    }
+
     fn reads_stdin(&self) -> bool {
-        !self.echo && !self.recv_only
+        !self.answers() && !self.recv_only
     }
 }
 
@@ -95,6 +107,10 @@ pub struct Session<'t> {
     /// Connections that stopped reading because their write queue is full.
     paused: Vec<Token>,
     buf: Vec<u8>,
+    /// `--proto`: frames cut from each connection's reads.
+    framing: Option<Framing>,
+    /// `--proto`: what is typed, as the protocol's wire bytes.
+    outbound: Option<Outbound>,
 }
 
 impl<'t> Session<'t> {
@@ -102,8 +118,10 @@ impl<'t> Session<'t> {
         poll: Poll,
         tracer: &'t mut Tracer,
         side: Side,
-        policy: Policy,
+        mut policy: Policy,
+        framing: Option<Framing>,
     ) -> anyhow::Result<Session<'t>> {
+        policy.http_server = framing.as_ref().is_some_and(Framing::answers_requests);
         let stdin = if policy.reads_stdin() {
             let waker = Arc::new(Waker::new(poll.registry(), STDIN)?);
             Some(StdinPump::spawn(waker)?)
@@ -127,6 +145,8 @@ impl<'t> Session<'t> {
             more: Vec::new(),
             paused: Vec::new(),
             buf: vec![0; READ_BUF],
+            outbound: framing.as_ref().map(Framing::outbound),
+            framing,
         })
     }
 
@@ -150,7 +170,8 @@ impl<'t> Session<'t> {
         conn::register(self.poll.registry(), &mut stream, token, peer)?;
         self.accepted += 1;
         let mut conn = Conn::new(self.accepted as u64, self.side, token, stream, peer);
-        if self.input_ended || !self.policy.reads_stdin() && !self.policy.echo {
+        conn.inbound = self.framing.as_ref().map(Framing::inbound);
+        if self.input_ended || !self.policy.reads_stdin() && !self.policy.answers() {
             conn.finish_sending(self.policy.fin_on_eof && !self.policy.recv_only);
         }
         self.conns.insert(token, conn);
@@ -301,14 +322,23 @@ impl<'t> Session<'t> {
                     if self.policy.crlf {
                         data = lf_to_crlf(&data, &mut self.last_was_cr);
                     }
-                    let chunk = Rc::new(data);
-                    for conn in self.conns.values_mut() {
-                        conn.queue(chunk.clone());
+                    if let Some(out) = self.outbound.as_mut() {
+                        let encoded = out.encode(self.tracer, self.side, &data);
+                        self.send_encoded(encoded);
+                    } else {
+                        let chunk = Rc::new(data);
+                        for conn in self.conns.values_mut() {
+                            conn.queue(chunk.clone());
+                        }
                     }
                 }
                 Some(Input::End) => {
                     self.input_ended = true;
                     self.tracer.emit(self.side, None, Event::InputEnd);
+                    if let Some(out) = self.outbound.as_mut() {
+                        let encoded = out.finish(self.tracer, self.side);
+                        self.send_encoded(encoded);
+                    }
                     for conn in self.conns.values_mut() {
                         conn.finish_sending(self.policy.fin_on_eof);
                     }
@@ -321,6 +351,18 @@ impl<'t> Session<'t> {
             for token in tokens {
                 self.on_ready(token, false, true)?;
             }
+        }
+    }
+
+    /// Queues protocol-encoded input on every connection, telling each
+    /// connection's reader which requests went out.
+    fn send_encoded(&mut self, encoded: Encoded) {
+        let chunk = Rc::new(encoded.bytes);
+        for conn in self.conns.values_mut() {
+            if let Some(inbound) = conn.inbound.as_mut() {
+                encoded.methods.iter().for_each(|m| inbound.sent_request(m));
+            }
+            conn.queue(chunk.clone());
         }
     }
 
@@ -367,7 +409,12 @@ impl<'t> Session<'t> {
             return self.fail(token, e);
         }
         if self.finished(token) {
+            let failed = self.conns.get(&token).is_some_and(|c| c.failed);
             self.close(token);
+            if failed && !self.policy.keep_open {
+                // The framing error has been narrated where it happened.
+                return Err(crate::Silent(crate::EXIT_FAILURE).into());
+            }
         }
         Ok(Flow::Go)
     }
@@ -386,18 +433,36 @@ impl<'t> Session<'t> {
         };
         let echo = policy.echo;
         let discard = policy.send_only;
-        let round = conn.read_round(tracer, buf, &mut |conn, data| {
-            if echo {
+        let round = conn.read_round(tracer, buf, &mut |conn, t, data| {
+            if conn.inbound.is_some() {
+                frames(conn, t, stdout, |inbound, t, at, out, replies| {
+                    inbound.feed(t, at, data, out, replies)
+                })?;
+                Ok(conn.queued() < HIGH_WATER)
+            } else if echo {
                 conn.queue(Rc::new(data.to_vec()));
                 Ok(conn.queued() < HIGH_WATER)
-            } else if discard {
+            } else if discard || conn.failed {
+                // After a framing error the rest is read and dropped, so
+                // that the connection can still close in an orderly way.
                 Ok(true)
             } else {
-                stdout.write(data).map(|()| true)
+                stdout
+                    .write(data)
+                    .map(|()| true)
+                    .map_err(ReadFailure::Deliver)
             }
         })?;
-        if echo {
-            if round == ReadRound::PeerClosed {
+        if round == ReadRound::PeerClosed && conn.inbound.is_some() {
+            frames(conn, tracer, stdout, |inbound, t, at, out, replies| {
+                inbound.finish(t, at, out, replies)
+            })?;
+        }
+        // Replies, echoes, or a FIN decided while reading go out now: the
+        // socket has long been writable, and edge-triggered poll() will not
+        // say so again.
+        {
+            if round == ReadRound::PeerClosed && policy.answers() {
                 conn.finish_sending(true);
             }
             conn.flush(tracer, &mut drop)?;
@@ -449,16 +514,37 @@ impl<'t> Session<'t> {
     }
 
     fn next_deadline(&self) -> Option<Duration> {
-        let idle = self.policy.idle_timeout?;
-        let oldest = self.conns.values().map(|c| c.last_activity).min()?;
-        Some((oldest + idle).saturating_duration_since(Instant::now()))
+        let idle = self.policy.idle_timeout;
+        let deadlines = self
+            .conns
+            .values()
+            .flat_map(|c| [idle.map(|i| c.last_activity + i), c.close_by]);
+        let soonest = deadlines.flatten().min()?;
+        Some(soonest.saturating_duration_since(Instant::now()))
     }
 
     fn check_idle(&mut self) -> anyhow::Result<()> {
+        let now = Instant::now();
+        let lingering: Vec<Token> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.close_by.is_some_and(|t| t <= now))
+            .map(|(t, _)| *t)
+            .collect();
+        for token in lingering {
+            let id = self.conns.get(&token).map(|c| c.id);
+            let millis = LINGER.as_millis() as u64;
+            let what = "the peer did not close after the framing error; closing anyway (it may see a reset)";
+            self.tracer
+                .emit(self.side, id, Event::Timeout { what, millis });
+            self.close(token);
+            if !self.policy.keep_open {
+                return Err(crate::Silent(crate::EXIT_FAILURE).into());
+            }
+        }
         let Some(idle) = self.policy.idle_timeout else {
             return Ok(());
         };
-        let now = Instant::now();
         let expired: Vec<Token> = self
             .conns
             .iter()
@@ -483,6 +569,46 @@ impl<'t> Session<'t> {
             self.fail(token, err)?;
         }
         Ok(())
+    }
+}
+
+/// Runs `step` on a connection's frame reader, queues the replies it made
+/// (an HTTP server's responses), and turns a framing failure into an orderly
+/// close: FIN now, the rest of the peer's bytes read and dropped.
+fn frames(
+    conn: &mut Conn,
+    t: &mut Tracer,
+    out: &mut Output,
+    step: impl FnOnce(
+        &mut Inbound,
+        &mut Tracer,
+        (Side, Option<u64>),
+        &mut Output,
+        &mut Vec<Reply>,
+    ) -> Result<(), InboundError>,
+) -> Result<(), ReadFailure> {
+    let at = (conn.side, Some(conn.id));
+    let Some(inbound) = conn.inbound.as_mut() else {
+        return Ok(());
+    };
+    let mut replies = Vec::new();
+    let result = step(inbound, t, at, out, &mut replies);
+    for reply in replies {
+        conn.queue(Rc::new(reply.bytes));
+        if reply.close {
+            conn.finish_sending(true);
+        }
+    }
+    match result {
+        Ok(()) => Ok(()),
+        Err(InboundError::Output(e)) => Err(ReadFailure::Deliver(e)),
+        Err(InboundError::Frame(_)) => {
+            conn.inbound = None;
+            conn.failed = true;
+            conn.finish_sending(true);
+            conn.close_by = Some(Instant::now() + LINGER);
+            Ok(())
+        }
     }
 }
 

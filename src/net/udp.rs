@@ -19,12 +19,14 @@ use mio::{Events, Interest, Poll, Token, Waker};
 
 use super::error::{NetContext, NetError};
 use super::output::{Output, reader_gone};
+use super::protocol::{Framing, Inbound, InboundError, Outbound};
 use super::socket::{bind_udp, connect_udp, source_addr};
 use super::stdin::{Input, StdinPump};
 use super::{interrupted, readiness, resolve_narrated, would_block};
 use crate::UsageError;
 use crate::addr::parse_port;
 use crate::cli::{RecvArgs, SendArgs};
+use crate::framing::Role;
 use crate::trace::explain::Action;
 use crate::trace::{Data, Event, Level, Op, Side, Tracer};
 
@@ -45,6 +47,13 @@ pub fn recv(args: &RecvArgs, t: &mut Tracer) -> anyhow::Result<()> {
         "waiting for datagrams on {local}: no listen(), no accept(), anyone may send to this port"
     );
     t.emit(Side::Server, None, Event::Note { text: &waiting });
+    let mut inbound =
+        Framing::from_args(&args.framing, Role::Server, local.to_string())?.map(|f| f.inbound());
+    if inbound.is_some() {
+        let text =
+            "UDP keeps message boundaries: each datagram is decoded as one frame, on its own";
+        t.emit(Side::Server, None, Event::Note { text });
+    }
     let mut poll = Poll::new()?;
     poll.registry()
         .register(&mut socket, SOCKET, Interest::READABLE | Interest::WRITABLE)
@@ -80,7 +89,7 @@ pub fn recv(args: &RecvArgs, t: &mut Tracer) -> anyhow::Result<()> {
                             data: Data(data),
                         },
                     );
-                    if let Err(e) = stdout.write_datagram(data) {
+                    if let Err(e) = show(t, Side::Server, &mut inbound, &mut stdout, data) {
                         return quiet_if_gone(e, t);
                     }
                     if args.echo {
@@ -138,13 +147,35 @@ fn flush_replies(
 
 /// What `send` sends: given on the command line, or read from stdin.
 enum Payload {
+    /// A MESSAGE argument (encoded by `--proto`, if any).
     Given(Vec<u8>),
+    /// `--size N` filler, sent as it is.
+    Pattern(Vec<u8>),
     Lines,
+}
+
+/// Shows a received datagram: decoded as one frame with `--proto`, else as
+/// it is.
+fn show(
+    t: &mut Tracer,
+    side: Side,
+    inbound: &mut Option<Inbound>,
+    out: &mut Output,
+    data: &[u8],
+) -> io::Result<()> {
+    match inbound {
+        Some(inbound) => match inbound.datagram(t, side, data, out) {
+            Err(InboundError::Output(e)) => Err(e),
+            _ => Ok(()),
+        },
+        None => out.write_datagram(data),
+    }
 }
 
 /// `socklab send HOST PORT [MESSAGE]`.
 pub fn send(args: &SendArgs, t: &mut Tracer) -> anyhow::Result<()> {
     let (host, port, payload) = parse_send_args(args).map_err(UsageError::new)?;
+    let framing = Framing::from_args(&args.framing, Role::Client, format!("{host}:{port}"))?;
     let addrs = resolve_narrated(t, Side::Client, &host, port)?;
     let addr = addrs[0];
     let source = source_addr(&addr, args.source, args.source_port);
@@ -161,9 +192,15 @@ pub fn send(args: &SendArgs, t: &mut Tracer) -> anyhow::Result<()> {
         replies: 0,
         stdout: Output::stdout()?,
         buf: vec![0; DATAGRAM_BUF],
+        inbound: framing.as_ref().map(Framing::inbound),
+        outbound: framing.as_ref().map(Framing::outbound),
     };
     let mut stdin = match payload {
         Payload::Given(data) => {
+            sender.add(t, [data.as_slice(), b"\n"].concat(), true);
+            None
+        }
+        Payload::Pattern(data) => {
             sender.pending.push_back(data);
             None
         }
@@ -183,13 +220,18 @@ pub fn send(args: &SendArgs, t: &mut Tracer) -> anyhow::Result<()> {
         {
             match pump.try_next() {
                 Some(Input::Data(chunk)) => {
-                    split_lines(partial, &chunk, &mut sender.pending);
+                    let mut lines = VecDeque::new();
+                    split_lines(partial, &chunk, &mut lines);
+                    lines
+                        .into_iter()
+                        .for_each(|line| sender.add(t, line, false));
                     continue;
                 }
                 Some(Input::End) => {
                     t.emit(Side::Client, None, Event::InputEnd);
                     if !partial.is_empty() {
-                        sender.pending.push_back(std::mem::take(partial));
+                        let line = std::mem::take(partial);
+                        sender.add(t, line, false);
                     }
                     stdin = None;
                     continue;
@@ -238,9 +280,28 @@ struct Sender {
     replies: u64,
     stdout: Output,
     buf: Vec<u8>,
+    inbound: Option<Inbound>,
+    outbound: Option<Outbound>,
 }
 
 impl Sender {
+    /// Queues one datagram for a line of input, encoded by `--proto` when it
+    /// takes input line by line. `argument`: the line came from the command
+    /// line, where the newline was added and is not part of the message.
+    fn add(&mut self, t: &mut Tracer, line: Vec<u8>, argument: bool) {
+        match self.outbound.as_mut().filter(|o| o.by_line()) {
+            Some(out) => {
+                let mut encoded = out.encode(t, Side::Client, &line);
+                encoded.bytes.extend(out.finish(t, Side::Client).bytes);
+                if !encoded.bytes.is_empty() {
+                    self.pending.push_back(encoded.bytes);
+                }
+            }
+            None if argument => self.pending.push_back(line[..line.len() - 1].to_vec()),
+            None => self.pending.push_back(line),
+        }
+    }
+
     /// Sends queued datagrams until done or the socket buffer is full.
     /// Returns false when stdout is gone and the command should stop.
     fn send_pending(&mut self, t: &mut Tracer) -> anyhow::Result<bool> {
@@ -287,7 +348,8 @@ impl Sender {
                         data: Data(data),
                     };
                     t.emit(Side::Client, None, ev);
-                    if let Err(e) = self.stdout.write_datagram(data) {
+                    if let Err(e) = show(t, Side::Client, &mut self.inbound, &mut self.stdout, data)
+                    {
                         quiet_if_gone(e, t)?;
                         return Ok(false);
                     }
@@ -329,7 +391,7 @@ fn parse_send_args(args: &SendArgs) -> Result<(crate::addr::Host, u16, Payload),
                 "--size {n} is far beyond any datagram (an IP packet holds at most 65,535 bytes); try --size 65507 or --size 65508"
             ));
         }
-        (None, Some(n)) => Payload::Given(pattern(n)),
+        (None, Some(n)) => Payload::Pattern(pattern(n)),
         (None, None) => Payload::Lines,
     };
     Ok((host, port, payload))

@@ -245,6 +245,37 @@ pub enum Event<'a> {
         next: &'a str,
         #[serde(skip_serializing_if = "Option::is_none")]
         errno: Option<i32>,
+        /// The offending bytes and a caret line under the position (framing).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pointer: Option<&'a str>,
+    },
+    /// `socklab frame`: bytes handed to the codec, as a read would.
+    Feed {
+        n: usize,
+        #[serde(rename = "data")]
+        data: Data<'a>,
+    },
+    /// A frame was cut from the buffered bytes.
+    Frame {
+        proto: &'a str,
+        number: u64,
+        n: usize,
+        text: &'a str,
+        #[serde(rename = "data")]
+        data: Data<'a>,
+    },
+    /// After a read: bytes left in the buffer waiting for the rest of a
+    /// frame; `cut` frames were cut from this read.
+    Pending {
+        proto: &'a str,
+        buffered: usize,
+        cut: usize,
+    },
+    /// A frame that is an instant message.
+    Message {
+        from: &'a str,
+        to: &'a str,
+        body: &'a str,
     },
     /// The command finished with this exit code.
     Exit { code: i32 },
@@ -284,6 +315,10 @@ impl Event<'_> {
             Event::Error { .. } => "error",
             Event::Exit { .. } => "exit",
             Event::UsageError { .. } => "usage_error",
+            Event::Feed { .. } => "feed",
+            Event::Frame { .. } => "frame",
+            Event::Pending { .. } => "pending",
+            Event::Message { .. } => "message",
             Event::Answer { .. } => "answer",
         }
     }
@@ -296,7 +331,9 @@ impl Event<'_> {
             | Event::Read { .. }
             | Event::Write { .. }
             | Event::Datagram { .. }
-            | Event::Sent { .. } => Level::Data,
+            | Event::Sent { .. }
+            | Event::Feed { .. }
+            | Event::Pending { .. } => Level::Data,
             _ => Level::Step,
         }
     }

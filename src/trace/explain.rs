@@ -80,8 +80,42 @@ pub fn why(event: &Event) -> Option<&'static str> {
             "send() on UDP hands one whole datagram to the kernel; nothing tells us whether it arrives"
         }
         Event::Timeout { .. } => "a deadline passed with nothing happening on the socket",
+        Event::Frame { .. } => {
+            "TCP delivers a stream of bytes with no boundaries; the protocol says where each message ends, and the reader cuts it out of what it has buffered"
+        }
+        Event::Pending { cut: 0, .. } => {
+            "the bytes so far are not a whole frame: they stay buffered, and the next read may finish it"
+        }
         _ => return None,
     })
+}
+
+/// Explains a framing error (see `framing::ErrorKind`): why no frame can come
+/// of these bytes, and what to do.
+pub fn explain_frame(kind: &str, proto: &str, recovered: bool) -> (String, String) {
+    let after = if recovered {
+        "The bad frame was skipped: its end is known, so the stream goes on."
+    } else {
+        "The connection is closed: after this the frame boundaries cannot be found again."
+    };
+    match kind {
+        "frame_too_large" => (
+            format!("the peer sent more than the limit allows for one {proto} frame; a limit keeps a peer from making socklab buffer without end. {after}"),
+            "raise the limit the message names if the peer is honest, or check that both sides speak the same protocol".to_string(),
+        ),
+        "peer_closed_mid_frame" => (
+            format!("the peer closed the connection before finishing a {proto} frame: the bytes received can never become one"),
+            "look at the peer's side: it stopped in the middle of a message (a crash, a timeout, or a length it got wrong)".to_string(),
+        ),
+        _ => (
+            format!("these bytes break the {proto} format at the caret, so they can never become a frame. {after}"),
+            if proto == "json" {
+                "check that both sides speak json with the same --json-framing (newline or length)".to_string()
+            } else {
+                format!("check that both sides speak {proto}")
+            },
+        ),
+    }
 }
 
 /// Which socket operation failed: the errno alone does not say what to do

@@ -137,6 +137,7 @@ impl TextSink {
         &mut self,
         rec: &Record,
         main: ColoredString,
+        pre: &[String],
         extra: Vec<ColoredString>,
     ) -> io::Result<()> {
         let mut text = String::new();
@@ -160,6 +161,10 @@ impl TextSink {
                 for piece in pieces {
                     text.push_str(&format!("{:INDENT$}{}\n", "", restyle(&main, &piece)));
                 }
+                // Preformatted (a caret under an offending byte): never wrapped.
+                for line in pre {
+                    text.push_str(&format!("{:INDENT$}  {line}\n", ""));
+                }
                 for line in extra {
                     for piece in wrap(&line.input, self.width.saturating_sub(INDENT)) {
                         text.push_str(&format!("{:INDENT$}{}\n", "", restyle(&line, &piece)));
@@ -178,6 +183,7 @@ impl TextSink {
                     ));
                 }
                 let mut all = vec![main];
+                all.extend(pre.iter().map(|l| ColoredString::from(l.as_str())));
                 all.extend(extra);
                 for styled in all {
                     for piece in wrap(&styled.input, width) {
@@ -205,6 +211,7 @@ impl Sink for TextSink {
 
     fn record(&mut self, rec: &Record) -> io::Result<()> {
         let mut extra = Vec::new();
+        let mut pre: Vec<String> = Vec::new();
         match self.admit(rec) {
             Admit::Show => {}
             Admit::ShowLast => extra.push(
@@ -212,15 +219,22 @@ impl Sink for TextSink {
                     .dimmed(),
             ),
             Admit::Hide => return Ok(()),
-            Admit::Summary(line) => return self.emit_lines(rec, line.dimmed(), Vec::new()),
+            Admit::Summary(line) => return self.emit_lines(rec, line.dimmed(), &[], Vec::new()),
         }
         let Some(main) = describe(rec.event) else {
             return Ok(());
         };
         let main = match rec.event {
             Event::Error {
-                message, why, next, ..
+                message,
+                why,
+                next,
+                pointer,
+                ..
             } => {
+                if let Some(pointer) = pointer {
+                    pre.extend(pointer.lines().map(str::to_string));
+                }
                 if !why.is_empty() {
                     extra.push(format!("why:  {why}").normal());
                 }
@@ -229,7 +243,9 @@ impl Sink for TextSink {
                 }
                 format!("error: {message}").red().bold()
             }
-            Event::Read { .. } | Event::Datagram { .. } => main.green(),
+            Event::Read { .. } | Event::Datagram { .. } | Event::Feed { .. } => main.green(),
+            Event::Frame { .. } | Event::Message { .. } => main.cyan().bold(),
+            Event::Pending { .. } => main.dimmed(),
             Event::Write { .. } | Event::Sent { .. } => main.yellow(),
             Event::WouldBlock { .. } | Event::Poll { .. } => main.dimmed(),
             Event::Timeout { .. } => main.red(),
@@ -241,7 +257,7 @@ impl Sink for TextSink {
         {
             extra.push(format!("why: {why}").dimmed());
         }
-        self.emit_lines(rec, main, extra)
+        self.emit_lines(rec, main, &pre, extra)
     }
 }
 
@@ -250,6 +266,22 @@ pub fn describe(event: &Event) -> Option<String> {
     Some(match event {
         Event::Start { .. } | Event::Exit { .. } | Event::UsageError { .. } => return None,
         Event::Answer { question, value } => format!("answered {question}: {value}"),
+        Event::Feed { n, data } => format!("push {n} bytes {}", preview(data.0, PREVIEW_CHARS)),
+        Event::Frame {
+            proto,
+            number,
+            n,
+            text,
+            ..
+        } => format!("{proto} frame #{number} ({n} bytes): {text}"),
+        Event::Pending { buffered: 0, .. } => return None,
+        Event::Pending {
+            buffered, cut: 0, ..
+        } => format!("no complete frame yet: {buffered} bytes buffered"),
+        Event::Pending { buffered, .. } => {
+            format!("{buffered} bytes left buffered for the next frame")
+        }
+        Event::Message { from, to, body } => format!("message {from} → {to}: {body}"),
         Event::Resolve { host, addrs } => {
             let list: Vec<String> = addrs.iter().map(|a| a.ip().to_string()).collect();
             format!("resolve {host:?} → {}", list.join(", "))

@@ -262,6 +262,11 @@ impl Proc {
         }
     }
 
+    /// What stdout has received so far.
+    pub fn stdout_now(&self) -> String {
+        String::from_utf8_lossy(&self.stdout.lock().expect("stdout lock")).into_owned()
+    }
+
     pub fn stderr_text(&self) -> String {
         self.stderr.lock().expect("stderr lock").clone()
     }

@@ -1,0 +1,417 @@
+//! Framing on real sockets, against real peers: curl, Python's http.server,
+//! Python clients speaking JSON and XML one byte at a time.
+
+mod util;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::Command;
+
+use util::{Proc, require};
+
+/// A Python snippet run with the given arguments.
+fn python(script: &str, args: &[&str]) -> Command {
+    require("python3");
+    let mut c = Command::new("python3");
+    c.arg("-c").arg(script).args(args);
+    c
+}
+
+fn frames(events: &[serde_json::Value]) -> Vec<&serde_json::Value> {
+    events.iter().filter(|e| e["step"] == "frame").collect()
+}
+
+#[test]
+fn curl_sends_several_requests_on_one_connection_to_listen_http() {
+    require("curl");
+    let (server, port) = Proc::server("listen", &["--proto", "http"]);
+    let base = format!("http://127.0.0.1:{port}");
+    let mut curl = Command::new("curl");
+    curl.args([
+        "-sv",
+        &format!("{base}/a"),
+        &format!("{base}/login"),
+        "-d",
+        "username=zhangsan&password=123456",
+    ]);
+    let curl = util::run("curl", curl);
+    assert_eq!(curl.code(), 0, "{}", curl.stderr);
+    assert!(
+        curl.stderr.contains("Re-using existing connection"),
+        "one connection: {}",
+        curl.stderr
+    );
+    assert!(
+        curl.stdout_text()
+            .contains("socklab received: POST /login HTTP/1.1")
+    );
+    assert!(curl.stdout_text().contains("form: password = 123456"));
+    let server = server.finish();
+    assert_eq!(server.code(), 0, "{}", server.stderr);
+    let f = frames(&server.events);
+    assert_eq!(f.len(), 2);
+    assert!(
+        f[1]["text"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("POST /login HTTP/1.1"))
+    );
+    assert_eq!(
+        server.stdout_text(),
+        "username=zhangsan&password=123456".repeat(2)
+    );
+}
+
+const HTTP_SERVER: &str = r#"
+import http.server, sys, os
+os.chdir(sys.argv[1])
+class H(http.server.SimpleHTTPRequestHandler):
+    protocol_version = sys.argv[2]
+    def log_message(self, *a): pass
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+print(s.server_address[1], flush=True)
+s.serve_forever()
+"#;
+
+fn python_http_server(version: &str) -> (Proc, tempfile::TempDir, u16) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("hello.txt"), "hello from python\n").expect("write");
+    let p = Proc::spawn(
+        "http.server",
+        python(HTTP_SERVER, &[dir.path().to_str().expect("utf-8"), version]),
+    );
+    p.wait_stdout(b"\n");
+    let port = p.stdout_now().trim().parse().expect("port");
+    (p, dir, port)
+}
+
+#[test]
+fn connect_http_talks_to_python_http_server_with_keep_alive() {
+    let (_py, _dir, port) = python_http_server("HTTP/1.1");
+    let mut c = Proc::socklab(&["connect", "--proto", "http", "127.0.0.1", &port.to_string()]);
+    c.write(b"GET /hello.txt\nHEAD /hello.txt\nGET /missing\n");
+    c.close_stdin();
+    let c = c.finish();
+    assert_eq!(c.code(), 0, "{}", c.stderr);
+    let f = frames(&c.events);
+    assert_eq!(
+        f.len(),
+        3,
+        "three responses on one connection: {:?}",
+        c.steps()
+    );
+    assert!(
+        f[0]["text"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("HTTP/1.1 200") && t.contains("18-byte body"))
+    );
+    assert!(
+        f[1]["text"].as_str().is_some_and(|t| t.contains("no body")),
+        "HEAD: {}",
+        f[1]["text"]
+    );
+    assert!(
+        f[2]["text"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("HTTP/1.1 404"))
+    );
+    assert!(c.stdout_text().starts_with("hello from python\n"));
+}
+
+#[test]
+fn an_http_1_0_server_closing_after_one_answer_is_explained() {
+    let (_py, _dir, port) = python_http_server("HTTP/1.0");
+    let mut c = Proc::socklab(&["connect", "--proto", "http", "127.0.0.1", &port.to_string()]);
+    c.write(b"GET /hello.txt\n");
+    c.close_stdin();
+    let c = c.finish();
+    assert_eq!(c.code(), 0, "{}", c.stderr);
+    assert_eq!(c.stdout_text(), "hello from python\n");
+    let note = c.events.iter().find(|e| {
+        e["step"] == "note" && e["text"].as_str().is_some_and(|t| t.contains("will close"))
+    });
+    assert!(note.is_some(), "{:?}", c.steps());
+}
+
+const JSON_CLIENT: &str = r#"
+import socket, struct, sys, json
+port, mode = int(sys.argv[1]), sys.argv[2]
+s = socket.create_connection(("127.0.0.1", port))
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+for m in [{"from": "Vincent", "to": "Eli", "body": "中午一起吃饭"}, {"n": 2}]:
+    b = json.dumps(m, ensure_ascii=False).encode()
+    wire = b + b"\n" if mode == "newline" else struct.pack(">I", len(b)) + b
+    for i in range(len(wire)):
+        s.send(wire[i:i+1])
+s.shutdown(socket.SHUT_WR)
+s.recv(1)
+"#;
+
+#[test]
+fn python_json_clients_in_both_framings_one_byte_at_a_time() {
+    for mode in ["newline", "length"] {
+        let (mut server, port) =
+            Proc::server("listen", &["--proto", "json", "--json-framing", mode]);
+        server.close_stdin();
+        let client = util::run(
+            "python json",
+            python(JSON_CLIENT, &[&port.to_string(), mode]),
+        );
+        assert_eq!(client.code(), 0, "{}", client.stderr);
+        let server = server.finish();
+        assert_eq!(server.code(), 0, "{mode}: {}", server.stderr);
+        assert_eq!(
+            server.stdout_text(),
+            "{\"from\":\"Vincent\",\"to\":\"Eli\",\"body\":\"中午一起吃饭\"}\n{\"n\":2}\n",
+            "{mode}"
+        );
+        let m = server.find("message").expect("the message view");
+        assert_eq!(
+            (m["from"].as_str(), m["body"].as_str()),
+            (Some("Vincent"), Some("中午一起吃饭"))
+        );
+    }
+}
+
+const XML_CLIENT: &str = r#"
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+wire = ("<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
+        "xmlns:stream='http://etherx.jabber.org/streams' to='example.com'>"
+        "<message from='Vincent' to='Eli'><body>一起吃饭 &amp; 聊天</body></message>"
+        "<presence/></stream:stream>").encode()
+for i in range(len(wire)):
+    s.send(wire[i:i+1])
+s.shutdown(socket.SHUT_WR)
+s.recv(1)
+"#;
+
+#[test]
+fn xml_stanzas_sent_byte_by_byte_are_cut_whole() {
+    let (mut server, port) = Proc::server("listen", &["--proto", "xml"]);
+    server.close_stdin();
+    let client = util::run("python xml", python(XML_CLIENT, &[&port.to_string()]));
+    assert_eq!(client.code(), 0, "{}", client.stderr);
+    let server = server.finish();
+    assert_eq!(server.code(), 0, "{}", server.stderr);
+    let texts: Vec<String> = frames(&server.events)
+        .iter()
+        .map(|f| f["text"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(texts.len(), 4, "{texts:?}");
+    assert!(texts[0].contains("<stream:stream> to example.com opened"));
+    assert!(texts[1].starts_with("<message>"));
+    assert!(texts[3].contains("closed"));
+    let m = server.find("message").expect("message view");
+    assert_eq!(m["body"], "一起吃饭 & 聊天");
+}
+
+#[test]
+fn the_message_view_sends_typed_lines_as_messages() {
+    for proto in ["json", "xml", "http"] {
+        let (mut server, port) = Proc::server("listen", &["--proto", proto]);
+        server.close_stdin();
+        let mut c = Proc::socklab(&[
+            "connect",
+            "--proto",
+            proto,
+            "--from",
+            "Vincent",
+            "--to",
+            "Eli",
+            "127.0.0.1",
+            &port.to_string(),
+        ]);
+        c.write("中午一起吃饭\n".as_bytes());
+        c.close_stdin();
+        c.finish();
+        let server = server.finish();
+        let m = server
+            .find("message")
+            .unwrap_or_else(|| panic!("{proto}: no message: {:?}", server.steps()));
+        assert_eq!(
+            (m["from"].as_str(), m["to"].as_str(), m["body"].as_str()),
+            (Some("Vincent"), Some("Eli"), Some("中午一起吃饭")),
+            "{proto}"
+        );
+    }
+}
+
+#[test]
+fn a_malformed_frame_closes_the_connection_cleanly_with_a_pointer() {
+    let (mut server, port) =
+        Proc::server("listen", &["--proto", "json", "--json-framing", "length"]);
+    server.close_stdin();
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    s.set_read_timeout(Some(util::DEADLINE)).expect("timeout");
+    // A huge length: the stream can never be resynchronised.
+    s.write_all(&[0x7f, 0xff, 0xff, 0xff, b'{']).expect("write");
+    let mut rest = Vec::new();
+    let n = s
+        .read_to_end(&mut rest)
+        .expect("an orderly FIN, not a reset");
+    assert_eq!(n, 0);
+    drop(s);
+    let server = server.finish();
+    assert_eq!(server.code(), 1);
+    let e = server.find("error").expect("error");
+    assert_eq!(e["kind"], "frame_too_large");
+    assert!(
+        e["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("--max-frame"))
+    );
+    assert!(e["pointer"].as_str().is_some_and(|p| p.contains('^')));
+}
+
+#[test]
+fn a_peer_that_never_closes_after_an_error_is_closed_after_a_linger() {
+    let (mut server, port) = Proc::server("listen", &["--proto", "lines", "--max-frame", "4"]);
+    server.close_stdin();
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    // No newline: the line never ends, so the stream cannot be resynchronised.
+    s.write_all(b"far too long").expect("write");
+    // We never close: the server must not wait for us forever.
+    let server = server.finish();
+    assert_eq!(server.code(), 1);
+    assert_eq!(server.error_kind(), Some("frame_too_large"));
+    assert!(server.find("timeout").is_some(), "{:?}", server.steps());
+    drop(s);
+}
+
+#[test]
+fn a_malformed_request_gets_400_and_a_close() {
+    let (server, port) = Proc::server("listen", &["--proto", "http"]);
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    s.set_read_timeout(Some(util::DEADLINE)).expect("timeout");
+    s.write_all(b"GET / HTTP/1.1\r\nBad Header: x\r\n\r\n")
+        .expect("write");
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).expect("read");
+    assert!(answer.starts_with("HTTP/1.1 400 Bad Request"), "{answer}");
+    assert!(answer.contains("Connection: close"));
+    drop(s);
+    let server = server.finish();
+    assert_eq!(server.error_kind(), Some("malformed_frame"));
+}
+
+#[test]
+fn eof_in_the_middle_of_a_frame_is_named() {
+    let (mut server, port) = Proc::server("listen", &["--proto", "lines"]);
+    server.close_stdin();
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    s.write_all(b"complete\nhalf a li").expect("write");
+    s.shutdown(std::net::Shutdown::Write).expect("FIN");
+    let server = server.finish();
+    assert_eq!(server.code(), 1);
+    assert_eq!(server.error_kind(), Some("peer_closed_mid_frame"));
+    assert_eq!(server.stdout_text(), "complete\n");
+}
+
+#[test]
+fn a_bad_json_line_is_skipped_and_the_stream_goes_on() {
+    let (mut server, port) = Proc::server("listen", &["--proto", "json"]);
+    server.close_stdin();
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    s.write_all(b"{\"ok\":1}\n{\"bad\" 2}\n{\"ok\":3}\n")
+        .expect("write");
+    s.shutdown(std::net::Shutdown::Write).expect("FIN");
+    let server = server.finish();
+    assert_eq!(server.stdout_text(), "{\"ok\":1}\n{\"ok\":3}\n");
+    assert_eq!(server.error_kind(), Some("malformed_frame"));
+}
+
+#[test]
+fn a_datagram_is_one_frame() {
+    let (r, port) = Proc::server("recv", &["--proto", "json", "--count", "2"]);
+    let target = format!("127.0.0.1:{port}");
+    for body in ["one", "two"] {
+        let s = Proc::socklab(&[
+            "send", "--wait", "0", "--proto", "json", "--from", "Vincent", "--to", "Eli", &target,
+            body,
+        ])
+        .finish();
+        assert_eq!(s.code(), 0, "{}", s.stderr);
+    }
+    let r = r.finish();
+    let bodies: Vec<_> = r
+        .events
+        .iter()
+        .filter(|e| e["step"] == "message")
+        .map(|e| e["body"].clone())
+        .collect();
+    assert_eq!(bodies, ["one", "two"]);
+}
+
+#[test]
+fn frame_gives_the_same_frames_for_any_split() {
+    let input = "{\"from\":\"Vincent\",\"to\":\"Eli\",\"body\":\"中午一起吃饭\"}\n{\"n\":2}\n";
+    let run = |extra: &[&str]| {
+        let mut args = vec!["frame", "--proto", "json"];
+        args.extend_from_slice(extra);
+        let mut p = Proc::socklab(&args);
+        p.write(input.as_bytes());
+        p.finish()
+    };
+    let whole = run(&[]);
+    assert_eq!(whole.code(), 0, "{}", whole.stderr);
+    for extra in [
+        &["--chunk", "1"][..],
+        &["--split-at", "5,13"],
+        &["--random-chunks", "--seed", "7"],
+    ] {
+        let f = run(extra);
+        assert_eq!(f.stdout, whole.stdout, "{extra:?}");
+        assert!(
+            f.events.iter().filter(|e| e["step"] == "feed").count() > 1,
+            "{extra:?} fed in pieces"
+        );
+    }
+    // Cut in the middle of 午 (a three-byte character): same result.
+    let mid = input.find('午').expect("午") + 1;
+    assert_eq!(run(&["--split-at", &mid.to_string()]).stdout, whole.stdout);
+}
+
+#[test]
+fn frame_encode_prints_the_exact_wire_bytes() {
+    let f = util::run(
+        "frame encode",
+        util::socklab(&[
+            "frame",
+            "encode",
+            "--proto",
+            "json",
+            "--json-framing",
+            "length",
+            "--from",
+            "Vincent",
+            "--to",
+            "Eli",
+            "hi",
+        ]),
+    );
+    assert_eq!(f.code(), 0, "{}", f.stderr);
+    let body = br#"{"from":"Vincent","to":"Eli","body":"hi"}"#;
+    assert_eq!(&f.stdout[..4], &(body.len() as u32).to_be_bytes());
+    assert_eq!(&f.stdout[4..], body);
+    let bad = util::run(
+        "frame encode bad",
+        util::socklab(&["frame", "encode", "--proto", "json", "not json"]),
+    );
+    assert_eq!(bad.code(), 1);
+    assert_eq!(bad.error_kind(), Some("bad_input"));
+}
+
+#[test]
+fn a_frame_over_the_limit_names_the_flag() {
+    let mut p = Proc::socklab(&["frame", "--proto", "lines", "--max-frame", "8"]);
+    p.write(b"0123456789abcdef\n");
+    let f = p.finish();
+    assert_eq!(f.code(), 1);
+    assert_eq!(f.error_kind(), Some("frame_too_large"));
+    assert!(
+        f.find("error").expect("error")["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("--max-frame"))
+    );
+}
