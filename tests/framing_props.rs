@@ -93,7 +93,7 @@ proptest! {
         let stream: Vec<u8> = lines.iter().flat_map(|l| [l.as_bytes(), end].concat()).collect();
         let frames = decode(Proto::Lines, JsonFraming::Newline, Role::Server, &stream, &cuts);
         let got: Vec<String> = frames.iter().map(|f| match &f.content {
-            Content::Line { text, .. } => String::from_utf8(text.clone()).expect("utf-8"),
+            Content::Line { .. } => String::from_utf8(f.line().to_vec()).expect("utf-8"),
             other => panic!("{other:?}"),
         }).collect();
         prop_assert_eq!(got, lines);

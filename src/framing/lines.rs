@@ -27,8 +27,7 @@ impl Codec for Lines {
             Some(nl) => {
                 self.scanned = 0;
                 let crlf = nl > 0 && buf[nl - 1] == b'\r';
-                let text = buf[..nl - usize::from(crlf)].to_vec();
-                Ok(Some((Content::Line { text, crlf }, nl + 1)))
+                Ok(Some((Content::Line { crlf }, nl + 1)))
             }
             None => {
                 self.scanned = buf.len();
@@ -70,7 +69,7 @@ mod tests {
         frames
             .iter()
             .map(|f| match &f.content {
-                Content::Line { text, crlf } => (String::from_utf8_lossy(text).into_owned(), *crlf),
+                Content::Line { crlf } => (String::from_utf8_lossy(f.line()).into_owned(), *crlf),
                 other => panic!("not a line: {other:?}"),
             })
             .collect()

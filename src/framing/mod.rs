@@ -106,8 +106,9 @@ pub struct Frame {
 pub enum Content {
     /// `raw`: bytes as they came.
     Bytes,
-    /// `lines`: the line without its ending.
-    Line { text: Vec<u8>, crlf: bool },
+    /// `lines`: a line; its text is the wire bytes without the ending
+    /// ([`Frame::line`]).
+    Line { crlf: bool },
     /// `json`: one object.
     Json(serde_json::Value),
     /// `http`: one request or response, body decoded (chunks joined).
@@ -117,11 +118,21 @@ pub enum Content {
 }
 
 impl Frame {
+    /// For a line: its text, without LF or CR LF.
+    pub fn line(&self) -> &[u8] {
+        let text = self.wire.strip_suffix(b"\n").unwrap_or(&self.wire);
+        match self.content {
+            Content::Line { crlf: true } => text.strip_suffix(b"\r").unwrap_or(text),
+            _ => text,
+        }
+    }
+
     /// A one-line description for the narration.
     pub fn summary(&self) -> String {
         match &self.content {
             Content::Bytes => crate::trace::escape::preview(&self.wire, 60),
-            Content::Line { text, crlf } => {
+            Content::Line { crlf } => {
+                let text = self.line();
                 let end = if *crlf { "CR LF" } else { "LF" };
                 format!(
                     "{} (ended by {end})",
@@ -140,7 +151,7 @@ impl Frame {
     pub fn output(&self) -> Vec<u8> {
         match &self.content {
             Content::Bytes => self.wire.clone(),
-            Content::Line { text, .. } => [text.as_slice(), b"\n"].concat(),
+            Content::Line { .. } => [self.line(), b"\n"].concat(),
             Content::Json(v) => format!("{v}\n").into_bytes(),
             Content::Http(m) => m.body.clone(),
             Content::Xml(_) => {

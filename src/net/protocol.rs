@@ -18,7 +18,7 @@ use std::io;
 
 use crate::UsageError;
 use crate::cli::FramingArgs;
-use crate::framing::http::{self, Start};
+use crate::framing::http;
 use crate::framing::message::{Assembler, Message};
 use crate::framing::{
     Content, Frame, FrameError, FrameReader, JsonFraming, Limits, Proto, Role, codec, json,
@@ -261,12 +261,8 @@ impl Inbound {
             shown.push(b'\n');
         }
         out.write(&shown).map_err(InboundError::Output)?;
-        if let Content::Http(
-            response @ http::Message {
-                start: Start::Response { .. },
-                ..
-            },
-        ) = &frame.content
+        if let Content::Http(response) = &frame.content
+            && response.is_response()
             && response.wants_close()
         {
             let text = "the server will close the connection after this response (HTTP/1.0, or Connection: close): requests sent after it get no answer";
@@ -335,7 +331,7 @@ pub fn emit_frame_error(t: &mut Tracer, side: Side, conn: Option<u64>, e: &Frame
 /// request it received, form fields decoded (the curriculum's login form).
 fn answer(request: &http::Message) -> Reply {
     let mut body = format!("socklab received: {}\n", request.start_line());
-    body.push_str(&format!("headers: {}\n", request.headers.len()));
+    body.push_str(&format!("headers: {}\n", request.header_count()));
     let kind = request
         .header("content-type")
         .map(|v| String::from_utf8_lossy(v).into_owned());
@@ -353,9 +349,10 @@ fn answer(request: &http::Message) -> Reply {
         }
     }
     let close = request.wants_close();
-    let status = match request.start {
-        Start::Request { .. } => (200, "OK"),
-        Start::Response { .. } => (400, "Bad Request"),
+    let status = if request.is_response() {
+        (400, "Bad Request")
+    } else {
+        (200, "OK")
     };
     Reply {
         bytes: http::response(
