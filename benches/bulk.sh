@@ -15,22 +15,8 @@ SIZE=${1:-2048}
 RUNS=${2:-7}
 BIN=target/release/socklab
 cargo build --release --quiet
-for tool in nc socat ss python3; do
-    command -v "$tool" >/dev/null || { echo "bulk.sh needs $tool (apt-get install netcat-openbsd socat iproute2 python3)" >&2; exit 1; }
-done
-
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-wait_listening() {
-    for _ in $(seq 1 2000); do
-        ss -Htln "sport = :$1" | grep -q . && return 0
-        sleep 0.005
-    done
-    echo "nothing listened on port $1" >&2
-    exit 1
-}
+source benches/common.sh
+need nc socat ss python3
 
 # One transfer; prints milliseconds from the first byte offered to both ends gone.
 run_once() {
@@ -55,8 +41,6 @@ run_once() {
     t1=$(date +%s%N)
     echo $(((t1 - t0) / 1000000))
 }
-
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : int((a[NR/2]+a[NR/2+1])/2)}'; }
 
 declare -A times
 tools=(socklab nc socat)

@@ -95,6 +95,8 @@ pub enum Command {
     Demo(DemoArgs),
     /// Feed bytes to a protocol's framing offline, in chunks, and watch frames being cut
     Frame(FrameArgs),
+    /// Forward TCP or UDP to a target, making the network worse on purpose (loss, delay, slicing...)
+    Relay(RelayArgs),
     /// List the lessons: ✓ done, → next
     Lessons,
     /// Read a lesson, check what you did, get a hint: `lesson next`, `lesson 3`, `lesson check`
@@ -300,6 +302,43 @@ pub struct DemoArgs {
     /// Pause DUR between steps, to watch them happen
     #[arg(long, value_name = "DUR", value_parser = parse_duration)]
     pub pace: Option<Duration>,
+}
+
+#[derive(Args, Debug)]
+pub struct RelayArgs {
+    /// Where the relay listens: PORT (on 127.0.0.1) or HOST:PORT
+    #[arg(value_name = "[HOST:]PORT", value_parser = parse_endpoint)]
+    pub listen: Endpoint,
+    /// Where it forwards to: HOST:PORT
+    #[arg(value_name = "TARGET", value_parser = parse_endpoint)]
+    pub target: Endpoint,
+    /// Relay UDP datagrams (one session per client address) instead of TCP
+    #[arg(long)]
+    pub udp: bool,
+    /// UDP: drop this share of datagrams, e.g. 30%
+    #[arg(long, value_name = "PERCENT", value_parser = crate::relay::fate::parse_percent, allow_hyphen_values = true)]
+    pub loss: Option<f64>,
+    /// UDP: send this share of datagrams twice
+    #[arg(long, value_name = "PERCENT", value_parser = crate::relay::fate::parse_percent, allow_hyphen_values = true)]
+    pub dup: Option<f64>,
+    /// UDP: hold this share of datagrams back and send them after the next one
+    #[arg(long, value_name = "PERCENT", value_parser = crate::relay::fate::parse_percent, allow_hyphen_values = true)]
+    pub reorder: Option<f64>,
+    /// Hold each datagram or chunk this long, with optional jitter: 50ms or 50ms±20ms
+    #[arg(long, value_name = "DUR[±DUR]", value_parser = crate::relay::fate::parse_delay, allow_hyphen_values = true)]
+    pub delay: Option<(Duration, Duration)>,
+    /// Seed for every random choice: the same seed does the same thing every time
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub seed: u64,
+    /// TCP: forward at most N bytes per write
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub slice: Option<u64>,
+    /// TCP: gather what arrives during DUR and forward it in one write
+    #[arg(long, value_name = "DUR", value_parser = parse_duration)]
+    pub coalesce: Option<Duration>,
+    /// UDP: forget a client's session after DUR without datagrams
+    #[arg(long, value_name = "DUR", value_parser = parse_duration, default_value = "60s")]
+    pub udp_idle: Duration,
 }
 
 #[derive(Args, Debug)]

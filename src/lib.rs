@@ -19,6 +19,7 @@
 //!                protocol.rs runs a codec on a live stream
 //! framing/       pure codecs (raw, lines, http, xml, json), FrameReader, messages
 //! frame.rs       `socklab frame`: the codecs offline, fed in chosen pieces
+//! relay/         `socklab relay`: a forwarder that impairs TCP and UDP on purpose
 //! demo/          `socklab demo`: a server and a client in one process, one loop
 //! lessons/       the lesson runner: catalog (compiled from lessons/), check engine,
 //!                progress and session logs, rendering, the flow chart
@@ -34,6 +35,7 @@ pub mod frame;
 pub mod framing;
 pub mod lessons;
 pub mod net;
+pub mod relay;
 pub mod trace;
 pub mod units;
 
@@ -96,6 +98,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Recv(_) => ("recv", Side::Server),
         Command::Demo(_) => ("demo", Side::Server),
         Command::Frame(_) => ("frame", Side::Server),
+        Command::Relay(_) => ("relay", Side::Server),
         Command::Lessons | Command::Lesson(_) => return run_lessons(&cli, &state),
     };
     let layout = match &cli.command {
@@ -132,6 +135,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Recv(args) => net::udp::recv(args, &mut tracer),
         Command::Demo(args) => demo::run(args, &mut tracer),
         Command::Frame(args) => frame::run(args, &mut tracer),
+        Command::Relay(args) => relay::run(args, &mut tracer),
         Command::Lessons | Command::Lesson(_) => Ok(()),
     };
     let code = match result {

@@ -68,6 +68,8 @@ pub struct Conn {
     pub failed: bool,
     /// After a framing error: close at this time even if the peer has not.
     pub close_by: Option<Instant>,
+    /// Largest write() (`relay --slice`): more is sent in several writes.
+    pub max_write: usize,
 }
 
 /// Stop reading from a socket while this many bytes wait to be written to it
@@ -94,6 +96,7 @@ impl Conn {
             inbound: None,
             failed: false,
             close_by: None,
+            max_write: usize::MAX,
         }
     }
 
@@ -142,7 +145,8 @@ impl Conn {
         spent: &mut dyn FnMut(Vec<u8>),
     ) -> Result<(), NetError> {
         while let Some((chunk, offset)) = self.queue.front_mut() {
-            match self.stream.write(&chunk[*offset..]) {
+            let end = chunk.len().min(offset.saturating_add(self.max_write));
+            match self.stream.write(&chunk[*offset..end]) {
                 Ok(n) => {
                     if t.wants(Level::Data) {
                         let data = Data(&chunk[*offset..*offset + n]);

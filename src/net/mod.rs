@@ -69,3 +69,34 @@ pub fn readiness(e: &mio::event::Event) -> Event<'static> {
         error: e.is_error(),
     }
 }
+
+/// What poll() said about one socket.
+#[derive(Clone, Copy, Debug)]
+pub struct Ready {
+    pub token: mio::Token,
+    /// Readable, or closed for reading, or in error: a read will say which.
+    pub readable: bool,
+    pub writable: bool,
+}
+
+/// Sleeps in poll() until something is ready or `timeout` passes, and lists
+/// what is ready (nothing, if a signal interrupted the wait).
+pub fn wait(
+    poll: &mut mio::Poll,
+    events: &mut mio::Events,
+    timeout: Option<std::time::Duration>,
+) -> io::Result<Vec<Ready>> {
+    match poll.poll(events, timeout) {
+        Err(e) if interrupted(&e) => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+        Ok(()) => {}
+    }
+    Ok(events
+        .iter()
+        .map(|e| Ready {
+            token: e.token(),
+            readable: e.is_readable() || e.is_read_closed() || e.is_error(),
+            writable: e.is_writable(),
+        })
+        .collect())
+}

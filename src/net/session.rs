@@ -36,7 +36,7 @@ use super::error::{NetContext, NetError};
 use super::output::{Output, reader_gone};
 use super::protocol::{Encoded, Framing, Inbound, InboundError, Outbound, Reply};
 use super::stdin::{Input, StdinPump};
-use super::{interrupted, readiness, would_block};
+use super::{Ready, interrupted, readiness, wait, would_block};
 use crate::cli::StreamArgs;
 use crate::trace::explain::Action;
 use crate::trace::{Event, Level, Op, Side, Tracer};
@@ -198,29 +198,19 @@ impl<'t> Session<'t> {
             } else {
                 Some(Duration::ZERO)
             };
-            if let Err(e) = self.poll.poll(&mut events, timeout) {
-                if interrupted(&e) {
-                    continue;
-                }
-                return Err(e.into());
-            }
-            let ready: Vec<_> = events
-                .iter()
-                .map(|e| {
-                    (
-                        e.token(),
-                        e.is_readable() || e.is_read_closed() || e.is_error(),
-                        e.is_writable(),
-                    )
-                })
-                .collect();
+            let ready = wait(&mut self.poll, &mut events, timeout)?;
             if self.tracer.wants(Level::Detail) {
                 for e in events.iter() {
                     let conn = self.conns.get(&e.token()).map(|c| c.id);
                     self.tracer.emit(self.side, conn, readiness(e));
                 }
             }
-            for (token, readable, writable) in ready {
+            for Ready {
+                token,
+                readable,
+                writable,
+            } in ready
+            {
                 match token {
                     LISTENER => self.accept_all()?,
                     STDIN => self.pump_stdin()?,

@@ -277,6 +277,25 @@ pub enum Event<'a> {
         to: &'a str,
         body: &'a str,
     },
+    /// What the relay did with datagram or chunk `number` going `dir`
+    /// (`up`: client to target, `down`: back): forwarded, dropped,
+    /// duplicated, held back and released (reordered), delayed, sliced,
+    /// coalesced.
+    Relay {
+        dir: &'a str,
+        number: u64,
+        n: usize,
+        fate: &'a str,
+        millis: u64,
+        client: SocketAddr,
+    },
+    /// One measured quantity of a `socklab compare` experiment.
+    Measured {
+        experiment: &'a str,
+        key: &'a str,
+        value: f64,
+        unit: &'a str,
+    },
     /// The command finished with this exit code.
     Exit { code: i32 },
     /// The command line was rejected before anything ran (exit code 2).
@@ -319,6 +338,8 @@ impl Event<'_> {
             Event::Frame { .. } => "frame",
             Event::Pending { .. } => "pending",
             Event::Message { .. } => "message",
+            Event::Relay { .. } => "relay",
+            Event::Measured { .. } => "measured",
             Event::Answer { .. } => "answer",
         }
     }
@@ -333,7 +354,8 @@ impl Event<'_> {
             | Event::Datagram { .. }
             | Event::Sent { .. }
             | Event::Feed { .. }
-            | Event::Pending { .. } => Level::Data,
+            | Event::Pending { .. }
+            | Event::Relay { .. } => Level::Data,
             _ => Level::Step,
         }
     }

@@ -282,6 +282,28 @@ pub fn describe(event: &Event) -> Option<String> {
             format!("{buffered} bytes left buffered for the next frame")
         }
         Event::Message { from, to, body } => format!("message {from} → {to}: {body}"),
+        Event::Relay {
+            dir,
+            number,
+            n,
+            fate,
+            millis,
+            client,
+        } => {
+            let arrow = if *dir == "up" { "→" } else { "←" };
+            let when = if *millis > 0 {
+                format!(" by {millis} ms")
+            } else {
+                String::new()
+            };
+            format!("{arrow} {client} #{number} ({n} bytes): {fate}{when}")
+        }
+        Event::Measured {
+            experiment,
+            key,
+            value,
+            unit,
+        } => format!("{experiment}: {key} = {value} {unit}"),
         Event::Resolve { host, addrs } => {
             let list: Vec<String> = addrs.iter().map(|a| a.ip().to_string()).collect();
             format!("resolve {host:?} → {}", list.join(", "))
