@@ -97,6 +97,8 @@ pub enum Command {
     Frame(FrameArgs),
     /// Forward TCP or UDP to a target, making the network worse on purpose (loss, delay, slicing...)
     Relay(RelayArgs),
+    /// Measure TCP against UDP on loopback, now: set-up, boundaries, size, loss, speed
+    Compare(CompareArgs),
     /// List the lessons: ✓ done, → next
     Lessons,
     /// Read a lesson, check what you did, get a hint: `lesson next`, `lesson 3`, `lesson check`
@@ -302,6 +304,16 @@ pub struct DemoArgs {
     /// Pause DUR between steps, to watch them happen
     #[arg(long, value_name = "DUR", value_parser = parse_duration)]
     pub pace: Option<Duration>,
+}
+
+#[derive(Args, Debug)]
+pub struct CompareArgs {
+    /// Run one experiment and narrate it step by step
+    #[arg(long, value_name = "NAME")]
+    pub only: Option<String>,
+    /// List the experiments
+    #[arg(long)]
+    pub list: bool,
 }
 
 #[derive(Args, Debug)]

@@ -20,6 +20,7 @@
 //! framing/       pure codecs (raw, lines, http, xml, json), FrameReader, messages
 //! frame.rs       `socklab frame`: the codecs offline, fed in chosen pieces
 //! relay/         `socklab relay`: a forwarder that impairs TCP and UDP on purpose
+//! compare/       `socklab compare`: TCP against UDP, one experiment per file
 //! demo/          `socklab demo`: a server and a client in one process, one loop
 //! lessons/       the lesson runner: catalog (compiled from lessons/), check engine,
 //!                progress and session logs, rendering, the flow chart
@@ -30,6 +31,7 @@
 
 pub mod addr;
 pub mod cli;
+pub mod compare;
 pub mod demo;
 pub mod frame;
 pub mod framing;
@@ -99,6 +101,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Demo(_) => ("demo", Side::Server),
         Command::Frame(_) => ("frame", Side::Server),
         Command::Relay(_) => ("relay", Side::Server),
+        Command::Compare(_) => ("compare", Side::Client),
         Command::Lessons | Command::Lesson(_) => return run_lessons(&cli, &state),
     };
     let layout = match &cli.command {
@@ -136,6 +139,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Demo(args) => demo::run(args, &mut tracer),
         Command::Frame(args) => frame::run(args, &mut tracer),
         Command::Relay(args) => relay::run(args, &mut tracer),
+        Command::Compare(args) => compare::run(args, cli.output.json, &mut tracer),
         Command::Lessons | Command::Lesson(_) => Ok(()),
     };
     let code = match result {

@@ -791,3 +791,103 @@ fn lesson_12_json_messages() {
     lab.answer("utf8", "3");
     lab.assert_passes();
 }
+
+// ---- TCP against UDP ----------------------------------------------------------
+
+/// A compare lesson: running before predicting does not count; predicting,
+/// then running, passes and reports the prediction against the run.
+fn compare_lesson(number: usize, experiment: &str, question: &str, guess: &str) -> Lab {
+    let lab = Lab::new(number);
+    assert_eq!(lab.run(&["compare", "--only", experiment]).code(), 0);
+    lab.assert_stuck_at(1, &format!("socklab lesson answer {question}"));
+    lab.answer(question, guess);
+    lab.assert_stuck_at(2, &format!("socklab compare --only {experiment}"));
+    assert_eq!(lab.run(&["compare", "--only", experiment]).code(), 0);
+    lab
+}
+
+fn assert_reported(lab: &Lab, guess: &str) {
+    let f = lab.check();
+    assert_eq!(f.code(), 0, "{}", f.stdout_text());
+    assert!(
+        f.stdout_text()
+            .contains(&format!("You predicted \"{guess}\"; the log shows")),
+        "{}",
+        f.stdout_text()
+    );
+}
+
+#[test]
+fn lesson_13_setup() {
+    let lab = compare_lesson(13, "setup", "send_error", "1");
+    let f = lab.check();
+    assert!(
+        f.stdout_text()
+            .contains("You predicted \"1\"; the log shows \"0\""),
+        "{}",
+        f.stdout_text()
+    );
+}
+
+#[test]
+fn lesson_14_boundaries() {
+    let lab = compare_lesson(14, "boundaries", "recvs", "3");
+    let f = lab.check();
+    assert!(
+        f.stdout_text().contains("the log shows \"3\": right"),
+        "{}",
+        f.stdout_text()
+    );
+}
+
+#[test]
+fn lesson_15_size() {
+    let lab = compare_lesson(15, "size", "max", "65535");
+    let f = lab.check();
+    assert!(
+        f.stdout_text().contains("the log shows \"65507\""),
+        "{}",
+        f.stdout_text()
+    );
+}
+
+#[test]
+fn lesson_16_pressure() {
+    let lab = compare_lesson(16, "pressure", "received", "1000");
+    assert_reported(&lab, "1000");
+}
+
+#[test]
+fn lesson_18_speed() {
+    let lab = compare_lesson(18, "speed", "bulk", "100");
+    assert_reported(&lab, "100");
+}
+
+#[test]
+fn lesson_17_network_and_the_relay_by_hand() {
+    let lab = compare_lesson(17, "network", "arrived", "450");
+    lab.assert_stuck_at(4, "socklab relay --udp --loss 30% --seed 42");
+    let (_recv, port) = lab.server("recv", &[]);
+    let mut relay = lab.spawn(&[
+        "relay",
+        "--udp",
+        "--loss",
+        "30%",
+        "--seed",
+        "42",
+        "0",
+        &format!("127.0.0.1:{port}"),
+    ]);
+    let relay_port = relay.port();
+    let mut s = lab.spawn(&["send", "--wait", "0", "127.0.0.1", &relay_port.to_string()]);
+    s.write(
+        (1..=20)
+            .map(|i| format!("{i}\n"))
+            .collect::<String>()
+            .as_bytes(),
+    );
+    s.close_stdin();
+    s.finish();
+    relay.wait_for_count("relay", 20);
+    assert_reported(&lab, "450");
+}

@@ -352,6 +352,11 @@ pub fn field(ev: &Value, path: &str) -> Option<String> {
     Some(match v {
         Value::String(s) => s.clone(),
         Value::Null => return None,
+        // 65507.0 reads as 65507, so that it compares with what a person types.
+        Value::Number(n) => match n.as_f64() {
+            Some(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", f as i64),
+            _ => n.to_string(),
+        },
         other => other.to_string(),
     })
 }
@@ -570,5 +575,7 @@ mod tests {
         assert_eq!(field(&ev, "addr.ip").as_deref(), Some("::1"));
         assert_eq!(field(&ev, "n").as_deref(), Some("3"));
         assert_eq!(field(&ev, "missing"), None);
+        assert_eq!(field(&json!({"v": 65507.0}), "v").as_deref(), Some("65507"));
+        assert_eq!(field(&json!({"v": 2.5}), "v").as_deref(), Some("2.5"));
     }
 }

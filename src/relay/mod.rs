@@ -2,9 +2,11 @@
 //! network worse on purpose, without root and without a kernel module
 //! (netem needs both; Toxiproxy does TCP only).
 //!
-//!     socklab relay 9001 127.0.0.1:9000 --udp --loss 30% --dup 5% --reorder 10% --delay 50ms±20ms --seed 42
-//!     socklab relay 9001 127.0.0.1:9000 --slice 1          # TCP: one byte per write
-//!     socklab relay 9001 127.0.0.1:9000 --coalesce 20ms    # TCP: merge writes
+//! ```text
+//! socklab relay 9001 127.0.0.1:9000 --udp --loss 30% --dup 5% --reorder 10% --delay 50ms±20ms --seed 42
+//! socklab relay 9001 127.0.0.1:9000 --slice 1          # TCP: one byte per write
+//! socklab relay 9001 127.0.0.1:9000 --coalesce 20ms    # TCP: merge writes
+//! ```
 //!
 //! Put it between two terminals, or in front of a framing demo (`--slice 1`
 //! before `listen --proto xml` is the torture test for a stanza parser).
