@@ -244,6 +244,15 @@ impl Sink for TextSink {
                 format!("error: {message}").red().bold()
             }
             Event::Read { .. } | Event::Datagram { .. } | Event::Feed { .. } => main.green(),
+            Event::Frame {
+                proto: "http",
+                data,
+                ..
+            } => {
+                // The head as it came: status or request line, then headers.
+                pre.extend(http_head(data.0));
+                main.cyan().bold()
+            }
             Event::Frame { .. } | Event::Message { .. } => main.cyan().bold(),
             Event::Pending { .. } => main.dimmed(),
             Event::Write { .. } | Event::Sent { .. } => main.yellow(),
@@ -434,6 +443,24 @@ impl Event<'_> {
             other => other.step(),
         }
     }
+}
+
+/// The head lines of an HTTP message (at most 16), escaped for display.
+fn http_head(wire: &[u8]) -> Vec<String> {
+    let mut lines = Vec::new();
+    for line in wire.split(|&b| b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() {
+            break;
+        }
+        if lines.len() == 16 {
+            lines.push("…".to_string());
+            break;
+        }
+        let shown = preview(line, 100);
+        lines.push(shown[1..shown.len() - 1].replace("\"…", "…"));
+    }
+    lines
 }
 
 /// `1536` → `1.5 KiB`; exact below 1 KiB.
