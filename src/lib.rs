@@ -67,6 +67,12 @@ impl UsageError {
     pub fn new(message: impl Into<String>) -> UsageError {
         UsageError(message.into())
     }
+
+    /// Prints the error the way clap prints its own, and gives the exit code.
+    fn print(&self) -> u8 {
+        eprintln!("error: {self}\n\nFor more information, try '--help'.");
+        EXIT_USAGE
+    }
 }
 
 impl std::fmt::Display for UsageError {
@@ -154,19 +160,24 @@ pub fn run(cli: Cli) -> u8 {
 fn run_lessons(cli: &Cli, state: &lessons::progress::State) -> u8 {
     let color = use_color(cli.output.color, io::stdout().is_terminal());
     colored::control::set_override(color);
-    let mut tracer = Tracer::new("lesson");
-    tracer.add(Box::new(TextSink::new(
-        Box::new(io::stderr()),
-        Level::Error,
-        Layout::Lines,
-    )));
     let result = match &cli.command {
         Command::Lesson(args) => lessons::run(args, state, color),
         _ => lessons::list(state, color),
     };
+    // No socket was involved: a plain message, not a narrated event.
     match result {
         Ok(()) => EXIT_OK,
-        Err(err) => report(&mut tracer, Side::Learner, &err),
+        Err(err) => match (
+            err.downcast_ref::<Silent>(),
+            err.downcast_ref::<UsageError>(),
+        ) {
+            (Some(Silent(code)), _) => *code,
+            (_, Some(usage)) => usage.print(),
+            _ => {
+                eprintln!("error: {err:#}");
+                EXIT_FAILURE
+            }
+        },
     }
 }
 
@@ -177,8 +188,7 @@ fn report(tracer: &mut Tracer, side: Side, err: &anyhow::Error) -> u8 {
         return *code;
     }
     if let Some(usage) = err.downcast_ref::<UsageError>() {
-        eprintln!("error: {usage}\n\nFor more information, try '--help'.");
-        return EXIT_USAGE;
+        return usage.print();
     }
     match err.downcast_ref::<NetError>() {
         Some(net) => net.emit(tracer, side, None),
