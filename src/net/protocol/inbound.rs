@@ -1,100 +1,16 @@
-//! A protocol on a live stream: frames cut from what arrives, and what the
-//! user types turned into the protocol's wire bytes.
-//!
-//! [`Inbound`] sits behind each connection's reads: every read goes into a
-//! [`FrameReader`], and each frame cut out is narrated (`frame #1 (27 bytes)`),
-//! recognised as an instant message when it is one, and written to stdout.
-//! As an HTTP server it answers each request, keep-alive included. A bad frame
-//! is narrated with a caret under the offending byte; json steps over it,
-//! the other formats cannot find their boundaries again and stop.
-//!
-//! [`Outbound`] sits between stdin and the connections: with json, each line
-//! must be an object and is re-framed (newline or length prefix); with http,
-//! a line like `GET /` or `POST /login a=1` becomes a complete request; with
-//! `--from`/`--to`, each line is a message's body. raw, lines and xml pass
-//! what is typed through unchanged.
+//! Frames cut from what arrives on a connection or in a datagram: every read
+//! goes into a [`FrameReader`], each frame is narrated, recognised as a message
+//! when it is one, written to stdout, and (for an HTTP server) answered.
 
 use std::io;
 
-use crate::UsageError;
-use crate::cli::FramingArgs;
 use crate::framing::http;
-use crate::framing::message::{Assembler, Message};
-use crate::framing::{
-    Content, Frame, FrameError, FrameReader, JsonFraming, Limits, Proto, Role, codec, json,
-};
-use crate::trace::explain::explain_frame;
+use crate::framing::message::Assembler;
+use crate::framing::{Content, Frame, FrameError, FrameReader, JsonFraming, Proto, codec};
+use crate::net::output::Output;
 use crate::trace::{Data, Event, Side, Tracer};
 
-use super::output::Output;
-
-/// The protocol settings of a command.
-#[derive(Clone, Debug)]
-pub struct Framing {
-    pub proto: Proto,
-    pub json: JsonFraming,
-    pub limits: Limits,
-    /// `--from` and `--to`: typed lines become messages.
-    pub sender: Option<(String, String)>,
-    pub role: Role,
-    /// For HTTP requests' Host header.
-    pub host: String,
-}
-
-impl Framing {
-    /// `None` without `--proto`.
-    pub fn from_args(
-        args: &FramingArgs,
-        role: Role,
-        host: impl Into<String>,
-    ) -> Result<Option<Framing>, UsageError> {
-        let sender = args.from.clone().zip(args.to.clone());
-        let Some(proto) = args.proto else {
-            if sender.is_some() {
-                return Err(UsageError::new(
-                    "--from and --to build messages: add --proto json, xml or http",
-                ));
-            }
-            return Ok(None);
-        };
-        if sender.is_some() && matches!(proto, Proto::Raw | Proto::Lines) {
-            return Err(UsageError::new(
-                "messages (--from/--to) are carried by --proto json, xml or http",
-            ));
-        }
-        Ok(Some(Framing {
-            proto,
-            json: args.json_framing,
-            limits: args.limits(),
-            sender,
-            role,
-            host: host.into(),
-        }))
-    }
-
-    /// An HTTP server answers requests itself instead of reading stdin.
-    pub fn answers_requests(&self) -> bool {
-        self.proto == Proto::Http && self.role == Role::Server
-    }
-
-    pub fn inbound(&self) -> Inbound {
-        Inbound {
-            reader: FrameReader::new(codec(self.proto, self.json, self.role), self.limits),
-            framing: self.clone(),
-            assembler: Assembler::default(),
-            frames: 0,
-            errors: 0,
-        }
-    }
-
-    pub fn outbound(&self) -> Outbound {
-        Outbound {
-            framing: self.clone(),
-            partial: Vec::new(),
-            lines: 0,
-        }
-    }
-}
+use super::{Framing, emit_frame_error};
 
 /// Something to send back (an HTTP response), and whether to close after it.
 pub struct Reply {
@@ -121,6 +37,19 @@ pub struct Inbound {
 }
 
 impl Inbound {
+    pub fn new(framing: Framing) -> Inbound {
+        Inbound {
+            reader: FrameReader::new(
+                codec(framing.proto, framing.json, framing.role),
+                framing.limits,
+            ),
+            framing,
+            assembler: Assembler::default(),
+            frames: 0,
+            errors: 0,
+        }
+    }
+
     /// Bytes just read: cut, narrate and deliver every whole frame.
     pub fn feed(
         &mut self,
@@ -308,25 +237,6 @@ impl Inbound {
     }
 }
 
-/// Records a framing error with its explanation and the caret pointer.
-pub fn emit_frame_error(t: &mut Tracer, side: Side, conn: Option<u64>, e: &FrameError) {
-    let (why, next) = explain_frame(e.kind.id(), e.proto, e.skip.is_some());
-    let message = e.to_string();
-    let pointer = e.pointer();
-    t.emit(
-        side,
-        conn,
-        Event::Error {
-            kind: e.kind.id(),
-            message: &message,
-            why: &why,
-            next: &next,
-            errno: None,
-            pointer: (!pointer.is_empty()).then_some(pointer.as_str()),
-        },
-    );
-}
-
 /// What `socklab listen --proto http` answers: a plain-text account of the
 /// request it received, form fields decoded (the curriculum's login form).
 fn answer(request: &http::Message) -> Reply {
@@ -404,142 +314,6 @@ pub fn form_fields(body: &[u8]) -> Vec<(String, String)> {
         .collect()
 }
 
-/// What to send for what was typed.
-#[derive(Default)]
-pub struct Encoded {
-    pub bytes: Vec<u8>,
-    /// HTTP methods of the requests built (the reader must know about HEAD).
-    pub methods: Vec<String>,
-}
-
-pub struct Outbound {
-    framing: Framing,
-    partial: Vec<u8>,
-    lines: u64,
-}
-
-impl Outbound {
-    /// Whether input is taken line by line (each line one message).
-    pub fn by_line(&self) -> bool {
-        self.framing.sender.is_some() || matches!(self.framing.proto, Proto::Json | Proto::Http)
-    }
-
-    /// A chunk of input: complete lines are encoded, the rest waits.
-    pub fn encode(&mut self, t: &mut Tracer, side: Side, chunk: &[u8]) -> Encoded {
-        if !self.by_line() {
-            return Encoded {
-                bytes: chunk.to_vec(),
-                methods: Vec::new(),
-            };
-        }
-        let mut encoded = Encoded::default();
-        for piece in chunk.split_inclusive(|&b| b == b'\n') {
-            self.partial.extend_from_slice(piece);
-            if piece.ends_with(b"\n") {
-                let line = std::mem::take(&mut self.partial);
-                self.encode_line(t, side, &line, &mut encoded);
-            }
-        }
-        encoded
-    }
-
-    /// The input ended: a last line without a newline is still a message.
-    pub fn finish(&mut self, t: &mut Tracer, side: Side) -> Encoded {
-        let mut encoded = Encoded::default();
-        if !self.partial.is_empty() {
-            let line = std::mem::take(&mut self.partial);
-            self.encode_line(t, side, &line, &mut encoded);
-        }
-        encoded
-    }
-
-    fn encode_line(&mut self, t: &mut Tracer, side: Side, line: &[u8], out: &mut Encoded) {
-        self.lines += 1;
-        let text = String::from_utf8_lossy(line.strip_suffix(b"\n").unwrap_or(line));
-        let text = text.strip_suffix('\r').unwrap_or(&text);
-        if text.trim().is_empty() {
-            return;
-        }
-        let f = &self.framing;
-        if let Some((from, to)) = &f.sender {
-            let m = Message {
-                from: from.clone(),
-                to: to.clone(),
-                body: text.to_string(),
-            };
-            if f.proto == Proto::Http {
-                out.methods.push("POST".into());
-            }
-            out.bytes.extend(m.encode(f.proto, f.json, &f.host));
-            return;
-        }
-        let result = match f.proto {
-            Proto::Json => match serde_json::from_str::<serde_json::Value>(text) {
-                Ok(v) if v.is_object() => Ok(json::encode(&v, f.json)),
-                Ok(_) => {
-                    Err("it is JSON but not an object: each message must be {...}".to_string())
-                }
-                Err(e) => Err(format!("it is not JSON ({e})")),
-            },
-            Proto::Http => http_request(text, &f.host).map(|(method, bytes)| {
-                out.methods.push(method);
-                bytes
-            }),
-            _ => Ok(line.to_vec()),
-        };
-        match result {
-            Ok(bytes) => out.bytes.extend(bytes),
-            Err(why) => {
-                let message = format!("line {} was not sent: {why}", self.lines);
-                let next = match f.proto {
-                    Proto::Json => {
-                        r#"type one JSON object per line, e.g. {"from":"Vincent","to":"Eli","body":"hi"}, or use --from and --to"#
-                    }
-                    _ => {
-                        "type a request line: `GET /path`, or `POST /login username=zhangsan&password=123456`"
-                    }
-                };
-                let ev = Event::Error {
-                    kind: "bad_input",
-                    message: &message,
-                    why: "",
-                    next,
-                    errno: None,
-                    pointer: None,
-                };
-                t.emit(side, None, ev);
-            }
-        }
-    }
-}
-
-/// `GET /x` or `POST /login a=1&b=2` (or with a JSON body) → a request.
-fn http_request(line: &str, host: &str) -> Result<(String, Vec<u8>), String> {
-    let mut parts = line.splitn(3, ' ');
-    let method = parts.next().unwrap_or_default();
-    let target = parts.next().unwrap_or("/");
-    let body = parts.next().unwrap_or("").as_bytes();
-    if method.is_empty() || !method.bytes().all(|b| b.is_ascii_uppercase()) {
-        return Err(format!(
-            "{method:?} is not an HTTP method (GET, POST, HEAD...)"
-        ));
-    }
-    if !(target.starts_with('/') || target == "*" || target.starts_with("http://")) {
-        return Err(format!(
-            "{target:?} is not a request target: it starts with /"
-        ));
-    }
-    let kind = if serde_json::from_slice::<serde_json::Value>(body).is_ok() {
-        "application/json"
-    } else {
-        "application/x-www-form-urlencoded"
-    };
-    Ok((
-        method.to_string(),
-        http::request(method, target, host, body, kind),
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -558,20 +332,5 @@ mod tests {
             [("a".into(), "x y!".into()), ("b".into(), String::new())]
         );
         assert_eq!(form_fields(b"bad=%zz%"), [("bad".into(), "%zz%".into())]);
-    }
-
-    #[test]
-    fn request_lines_become_requests() {
-        let (m, bytes) =
-            http_request("POST /login username=zhangsan&password=123456", "h:1").expect("valid");
-        assert_eq!(m, "POST");
-        let text = String::from_utf8(bytes).expect("text");
-        assert!(
-            text.starts_with("POST /login HTTP/1.1\r\nHost: h:1\r\n"),
-            "{text}"
-        );
-        assert!(text.contains("Content-Length: 33\r\n") && text.contains("x-www-form-urlencoded"));
-        assert!(http_request("get /", "h").is_err());
-        assert!(http_request("GET x", "h").is_err());
     }
 }

@@ -1,0 +1,104 @@
+//! A protocol on a live stream: frames cut from what arrives, and what the
+//! user types turned into the protocol's wire bytes.
+//!
+//! [`Inbound`] sits behind each connection's reads: every read goes into a
+//! [`FrameReader`], and each frame cut out is narrated (`frame #1 (27 bytes)`),
+//! recognised as an instant message when it is one, and written to stdout.
+//! As an HTTP server it answers each request, keep-alive included. A bad frame
+//! is narrated with a caret under the offending byte; json steps over it,
+//! the other formats cannot find their boundaries again and stop.
+//!
+//! [`Outbound`] sits between stdin and the connections: with json, each line
+//! must be an object and is re-framed (newline or length prefix); with http,
+//! a line like `GET /` or `POST /login a=1` becomes a complete request; with
+//! `--from`/`--to`, each line is a message's body. raw, lines and xml pass
+//! what is typed through unchanged.
+
+mod inbound;
+mod outbound;
+
+pub use inbound::{Inbound, InboundError, Reply};
+pub use outbound::{Encoded, Outbound};
+
+use crate::UsageError;
+use crate::cli::FramingArgs;
+use crate::framing::{FrameError, JsonFraming, Limits, Proto, Role};
+use crate::trace::explain::explain_frame;
+use crate::trace::{Event, Side, Tracer};
+
+/// The protocol settings of a command.
+#[derive(Clone, Debug)]
+pub struct Framing {
+    pub proto: Proto,
+    pub json: JsonFraming,
+    pub limits: Limits,
+    /// `--from` and `--to`: typed lines become messages.
+    pub sender: Option<(String, String)>,
+    pub role: Role,
+    /// For HTTP requests' Host header.
+    pub host: String,
+}
+
+impl Framing {
+    /// `None` without `--proto`.
+    pub fn from_args(
+        args: &FramingArgs,
+        role: Role,
+        host: impl Into<String>,
+    ) -> Result<Option<Framing>, UsageError> {
+        let sender = args.from.clone().zip(args.to.clone());
+        let Some(proto) = args.proto else {
+            if sender.is_some() {
+                return Err(UsageError::new(
+                    "--from and --to build messages: add --proto json, xml or http",
+                ));
+            }
+            return Ok(None);
+        };
+        if sender.is_some() && matches!(proto, Proto::Raw | Proto::Lines) {
+            return Err(UsageError::new(
+                "messages (--from/--to) are carried by --proto json, xml or http",
+            ));
+        }
+        Ok(Some(Framing {
+            proto,
+            json: args.json_framing,
+            limits: args.limits(),
+            sender,
+            role,
+            host: host.into(),
+        }))
+    }
+
+    /// An HTTP server answers requests itself instead of reading stdin.
+    pub fn answers_requests(&self) -> bool {
+        self.proto == Proto::Http && self.role == Role::Server
+    }
+
+    pub fn inbound(&self) -> Inbound {
+        Inbound::new(self.clone())
+    }
+
+    pub fn outbound(&self) -> Outbound {
+        Outbound::new(self.clone())
+    }
+}
+
+/// Records a framing error with its explanation and the caret pointer.
+pub fn emit_frame_error(t: &mut Tracer, side: Side, conn: Option<u64>, e: &FrameError) {
+    let (why, next) = explain_frame(e.kind.id(), e.proto, e.skip.is_some());
+    let message = e.to_string();
+    let pointer = e.pointer();
+    t.emit(
+        side,
+        conn,
+        Event::Error {
+            kind: e.kind.id(),
+            message: &message,
+            why: &why,
+            next: &next,
+            errno: None,
+            pointer: (!pointer.is_empty()).then_some(pointer.as_str()),
+        },
+    );
+}
