@@ -10,6 +10,10 @@
 //! - Output flags (`-q`, `-v`, `--json`, `--events`, `--color`, `-x`) are global:
 //!   they may come before or after the subcommand.
 
+// The doc comments here are --help text, where `[::1]:PORT` means an address,
+// not a rustdoc link.
+#![allow(rustdoc::broken_intra_doc_links)]
+
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;

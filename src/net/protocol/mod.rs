@@ -2,7 +2,7 @@
 //! user types turned into the protocol's wire bytes.
 //!
 //! [`Inbound`] sits behind each connection's reads: every read goes into a
-//! [`FrameReader`], and each frame cut out is narrated (`frame #1 (27 bytes)`),
+//! [`FrameReader`](crate::framing::FrameReader), and each frame cut out is narrated (`frame #1 (27 bytes)`),
 //! recognised as an instant message when it is one, and written to stdout.
 //! As an HTTP server it answers each request, keep-alive included. A bad frame
 //! is narrated with a caret under the offending byte; json steps over it,
