@@ -103,6 +103,11 @@ pub enum Command {
     Relay(RelayArgs),
     /// Measure TCP against UDP on loopback, now: set-up, boundaries, size, loss, speed
     Compare(CompareArgs),
+    /// Print a shell completion script: socklab completions bash > /etc/bash_completion.d/socklab
+    Completions {
+        #[arg(value_enum, value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
     /// List the lessons: ✓ done, → next
     Lessons,
     /// Read a lesson, check what you did, get a hint: `lesson next`, `lesson 3`, `lesson check`

@@ -109,6 +109,11 @@ pub fn run(cli: Cli) -> u8 {
         Command::Relay(_) => ("relay", Side::Server),
         Command::Compare(_) => ("compare", Side::Client),
         Command::Lessons | Command::Lesson(_) => return run_lessons(&cli, &state),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(*shell, &mut Cli::command(), "socklab", &mut io::stdout());
+            return EXIT_OK;
+        }
     };
     let layout = match &cli.command {
         Command::Demo(d) if d.kind == cli::DemoKind::Udp => Layout::Columns(demo::column_width()),
@@ -146,7 +151,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Frame(args) => frame::run(args, &mut tracer),
         Command::Relay(args) => relay::run(args, &mut tracer),
         Command::Compare(args) => compare::run(args, cli.output.json, &mut tracer),
-        Command::Lessons | Command::Lesson(_) => Ok(()),
+        Command::Lessons | Command::Lesson(_) | Command::Completions { .. } => Ok(()),
     };
     let code = match result {
         Ok(()) => EXIT_OK,
