@@ -415,3 +415,40 @@ fn a_frame_over_the_limit_names_the_flag() {
             .is_some_and(|m| m.contains("--max-frame"))
     );
 }
+
+#[test]
+fn a_large_upload_gets_100_continue_at_once() {
+    require("curl");
+    let (server, port) = Proc::server("listen", &["--proto", "http", "--max-frame", "4MiB"]);
+    let body = tempfile::NamedTempFile::new().expect("temp");
+    std::fs::write(body.path(), vec![b'a'; 2_000_000]).expect("write");
+    let mut curl = Command::new("curl");
+    let data = format!("@{}", body.path().display());
+    curl.args([
+        "-sv",
+        "-o",
+        "/dev/null",
+        "-d",
+        &data,
+        &format!("http://127.0.0.1:{port}/up"),
+    ]);
+    let curl = util::run("curl", curl);
+    assert_eq!(curl.code(), 0, "{}", curl.stderr);
+    // Without the interim answer curl waits a second, then sends anyway.
+    assert!(
+        curl.stderr.contains("Expect: 100-continue"),
+        "{}",
+        curl.stderr
+    );
+    assert!(
+        curl.stderr.contains("< HTTP/1.1 100 Continue"),
+        "{}",
+        curl.stderr
+    );
+    let server = server.finish();
+    assert!(
+        frames(&server.events)[0]["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("2000000-byte body"))
+    );
+}

@@ -310,6 +310,13 @@ pub trait Codec {
     /// Told that we sent an HTTP request with this method (so a client knows
     /// that the answer to HEAD has no body). Other codecs ignore it.
     fn sent_request(&mut self, _method: &str) {}
+
+    /// Whether a request head just asked `Expect: 100-continue` and its body
+    /// has not come yet: the server should answer `100 Continue` now, or the
+    /// client waits (curl, a full second). True once per request.
+    fn wants_continue(&mut self) -> bool {
+        false
+    }
 }
 
 /// The codec for a protocol.

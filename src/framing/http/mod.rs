@@ -46,6 +46,8 @@ pub struct Http {
     scanned: usize,
     /// For a client: whether each request sent was HEAD (its answer has no body).
     heads: VecDeque<bool>,
+    /// A request asked `Expect: 100-continue` and waits for its answer.
+    expects_continue: bool,
 }
 
 impl Http {
@@ -55,6 +57,7 @@ impl Http {
             state: State::Head,
             scanned: 0,
             heads: VecDeque::new(),
+            expects_continue: false,
         }
     }
 }
@@ -87,6 +90,10 @@ impl Codec for Http {
         self.heads.push_back(method.eq_ignore_ascii_case("HEAD"));
     }
 
+    fn wants_continue(&mut self) -> bool {
+        std::mem::take(&mut self.expects_continue)
+    }
+
     fn decode(
         &mut self,
         buf: &[u8],
@@ -111,7 +118,19 @@ impl Codec for Http {
                                 ),
                             ));
                         }
+                        let expect = head
+                            .header("expect")
+                            .is_some_and(|v| v.eq_ignore_ascii_case(b"100-continue"));
                         self.state = self.body_rule(head, end, limits)?;
+                        // Answered only if the body is really still to come.
+                        self.expects_continue = expect
+                            && match &self.state {
+                                State::Body {
+                                    body_start, len, ..
+                                } => buf.len() < body_start + len,
+                                State::Chunked { .. } => true,
+                                _ => false,
+                            };
                         continue;
                     }
                     self.scanned = buf.len();
@@ -431,6 +450,21 @@ mod tests {
         ));
         assert_eq!(ms.len(), 2);
         assert_eq!(ms[0].start_line(), "GET /lf HTTP/1.1");
+    }
+
+    #[test]
+    fn expect_continue_is_signalled_once_while_the_body_is_pending() {
+        let mut r = server();
+        r.push(b"POST /up HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n");
+        assert!(r.next_frame().expect("ok").is_none());
+        assert!(r.codec_mut().wants_continue());
+        assert!(!r.codec_mut().wants_continue(), "once");
+        r.push(b"abc");
+        assert!(r.next_frame().expect("ok").is_some());
+        // With the body already there, no interim answer is needed.
+        r.push(b"POST /up HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\nx");
+        assert!(r.next_frame().expect("ok").is_some());
+        assert!(!r.codec_mut().wants_continue());
     }
 
     #[test]

@@ -76,6 +76,14 @@ impl Inbound {
                 }
             }
         }
+        if self.framing.answers_requests() && self.reader.codec_mut().wants_continue() {
+            let text = "the client asked before sending its body (Expect: 100-continue): answering HTTP/1.1 100 Continue";
+            t.emit(at.0, at.1, Event::Note { text });
+            replies.push(Reply {
+                bytes: b"HTTP/1.1 100 Continue\r\n\r\n".to_vec(),
+                close: false,
+            });
+        }
         let proto = self.reader.proto();
         t.emit(
             at.0,
