@@ -12,7 +12,7 @@ use std::process::Command;
 use clap::{CommandFactory, Parser};
 use socklab::cli::Cli;
 use socklab::lessons::catalog;
-use util::{Finished, Proc, require, run};
+use util::{Finished, Proc, commands, fill_defaults, require, run, words};
 
 /// A learner's state directory with one lesson made current.
 struct Lab {
@@ -112,69 +112,6 @@ fn port_of(addr: &serde_json::Value) -> String {
 
 // ---- the commands the lessons show ------------------------------------------
 
-/// Splits a command line like a shell would, for the simple quoting lessons use.
-fn words(line: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut word = String::new();
-    let mut quote = None;
-    let mut any = false;
-    for c in line.chars() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), c) => word.push(c),
-            (None, '"' | '\'') => {
-                quote = Some(c);
-                any = true;
-            }
-            (None, c) if c.is_whitespace() => {
-                if !word.is_empty() || any {
-                    out.push(std::mem::take(&mut word));
-                }
-                any = false;
-            }
-            (None, c) => word.push(c),
-        }
-    }
-    if !word.is_empty() || any {
-        out.push(word);
-    }
-    out
-}
-
-/// Every socklab command line in a text: code block lines and `inline code`.
-fn commands(text: &str) -> Vec<String> {
-    let mut found = Vec::new();
-    let mut in_block = false;
-    for line in text.lines() {
-        if line.trim_start().starts_with("```") {
-            in_block = !in_block;
-            continue;
-        }
-        let spans: Vec<&str> = if in_block {
-            vec![line]
-        } else {
-            line.split('`').skip(1).step_by(2).collect()
-        };
-        for span in spans {
-            // A pipeline may hold several socklab commands; a command ends
-            // at a redirection. (`client|server` without spaces is an
-            // argument, not a pipe.)
-            for part in span.split(" | ") {
-                if let Some(at) = part.find("socklab ") {
-                    let cmd = &part[at..];
-                    let end = [" < ", " > ", " 2>"]
-                        .iter()
-                        .filter_map(|r| cmd.find(r))
-                        .min()
-                        .unwrap_or(cmd.len());
-                    found.push(cmd[..end].to_string());
-                }
-            }
-        }
-    }
-    found
-}
-
 #[test]
 fn every_command_in_the_lessons_parses_with_the_real_cli() {
     let mut checked = 0;
@@ -221,21 +158,6 @@ fn every_command_in_the_lessons_parses_with_the_real_cli() {
         checked > 40,
         "only {checked} commands found: is the extraction broken?"
     );
-}
-
-fn fill_defaults(text: &str) -> String {
-    let mut out = String::new();
-    let mut rest = text;
-    while let Some(open) = rest.find('{') {
-        let Some(close) = rest[open..].find('}') else {
-            break;
-        };
-        out.push_str(&rest[..open]);
-        let inner = &rest[open + 1..open + close];
-        out.push_str(inner.split_once('|').map_or("5288", |(_, d)| d));
-        rest = &rest[open + close + 1..];
-    }
-    out + rest
 }
 
 #[test]

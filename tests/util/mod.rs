@@ -433,3 +433,86 @@ pub fn sha256(data: &[u8]) -> String {
         .map(|b| format!("{b:02x}"))
         .collect()
 }
+
+/// Splits a command line like a shell would, for the simple quoting lessons use.
+pub fn words(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut word = String::new();
+    let mut quote = None;
+    let mut any = false;
+    for c in line.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => word.push(c),
+            (None, '"' | '\'') => {
+                quote = Some(c);
+                any = true;
+            }
+            (None, c) if c.is_whitespace() => {
+                if !word.is_empty() || any {
+                    out.push(std::mem::take(&mut word));
+                }
+                any = false;
+            }
+            (None, c) => word.push(c),
+        }
+    }
+    if !word.is_empty() || any {
+        out.push(word);
+    }
+    out
+}
+
+/// Every socklab command line in a text: lines of code blocks (except
+/// ```text blocks, which are pictures) and `inline code`.
+pub fn commands(text: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut block: Option<bool> = None; // Some(is a text block)
+    for line in text.lines() {
+        if let Some(fence) = line.trim_start().strip_prefix("```") {
+            block = match block {
+                None => Some(fence.trim() == "text"),
+                Some(_) => None,
+            };
+            continue;
+        }
+        let spans: Vec<&str> = match block {
+            Some(true) => continue,
+            Some(false) => vec![line],
+            None => line.split('`').skip(1).step_by(2).collect(),
+        };
+        for span in spans {
+            // A pipeline may hold several socklab commands; a command ends
+            // at a redirection. (`client|server` without spaces is an
+            // argument, not a pipe.)
+            for part in span.split(" | ") {
+                if let Some(at) = part.find("socklab ") {
+                    let cmd = &part[at..];
+                    let end = [" < ", " > ", " 2>"]
+                        .iter()
+                        .filter_map(|r| cmd.find(r))
+                        .min()
+                        .unwrap_or(cmd.len());
+                    found.push(cmd[..end].to_string());
+                }
+            }
+        }
+    }
+    found
+}
+
+/// Fills templates with their defaults: `{x.y|5288}` → `5288`.
+pub fn fill_defaults(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(open) = rest.find('{') {
+        let Some(close) = rest[open..].find('}') else {
+            break;
+        };
+        out.push_str(&rest[..open]);
+        let inner = &rest[open + 1..open + close];
+        out.push_str(inner.split_once('|').map_or("5288", |(_, d)| d));
+        rest = &rest[open + close + 1..];
+    }
+    out + rest
+}
