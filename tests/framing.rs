@@ -23,19 +23,10 @@ fn frames(events: &[serde_json::Value]) -> Vec<&serde_json::Value> {
 
 #[test]
 fn curl_sends_several_requests_on_one_connection_to_listen_http() {
-    require("curl");
     let (server, port) = Proc::server("listen", &["--proto", "http"]);
     let base = format!("http://127.0.0.1:{port}");
-    let mut curl = Command::new("curl");
-    curl.args([
-        "-sv",
-        &format!("{base}/a"),
-        &format!("{base}/login"),
-        "-d",
-        "username=zhangsan&password=123456",
-    ]);
-    let curl = util::run("curl", curl);
-    assert_eq!(curl.code(), 0, "{}", curl.stderr);
+    let (a, login) = (format!("{base}/a"), format!("{base}/login"));
+    let curl = util::curl(&["-sv", &a, &login, "-d", "username=zhangsan&password=123456"]);
     assert!(
         curl.stderr.contains("Re-using existing connection"),
         "one connection: {}",
@@ -418,22 +409,14 @@ fn a_frame_over_the_limit_names_the_flag() {
 
 #[test]
 fn a_large_upload_gets_100_continue_at_once() {
-    require("curl");
     let (server, port) = Proc::server("listen", &["--proto", "http", "--max-frame", "4MiB"]);
     let body = tempfile::NamedTempFile::new().expect("temp");
     std::fs::write(body.path(), vec![b'a'; 2_000_000]).expect("write");
-    let mut curl = Command::new("curl");
-    let data = format!("@{}", body.path().display());
-    curl.args([
-        "-sv",
-        "-o",
-        "/dev/null",
-        "-d",
-        &data,
-        &format!("http://127.0.0.1:{port}/up"),
-    ]);
-    let curl = util::run("curl", curl);
-    assert_eq!(curl.code(), 0, "{}", curl.stderr);
+    let (data, url) = (
+        format!("@{}", body.path().display()),
+        format!("http://127.0.0.1:{port}/up"),
+    );
+    let curl = util::curl(&["-sv", "-o", "/dev/null", "-d", &data, &url]);
     // Without the interim answer curl waits a second, then sends anyway.
     assert!(
         curl.stderr.contains("Expect: 100-continue"),

@@ -3,16 +3,7 @@
 
 mod util;
 
-use std::process::Command;
-
-use util::{Proc, require};
-
-fn cmd(program: &str, args: &[&str]) -> Command {
-    require(program);
-    let mut c = Command::new(program);
-    c.args(args);
-    c
-}
+use util::{Proc, peer};
 
 fn socklab_listener(extra: &[&str]) -> (Proc, String) {
     let (p, port) = Proc::server("listen", extra);
@@ -22,7 +13,7 @@ fn socklab_listener(extra: &[&str]) -> (Proc, String) {
 #[test]
 fn nc_client_talks_to_socklab_listen() {
     let (mut server, port) = socklab_listener(&[]);
-    let mut nc = Proc::spawn("nc", cmd("nc", &["-N", "127.0.0.1", &port]));
+    let mut nc = Proc::spawn("nc", peer("nc", &["-N", "127.0.0.1", &port]));
     server.wait_for("accept");
     server.write(b"from socklab\n");
     nc.wait_stdout(b"from socklab\n");
@@ -39,7 +30,7 @@ fn nc_client_talks_to_socklab_listen() {
 #[test]
 fn socklab_connect_talks_to_nc_listen() {
     let port = util::free_tcp_port().to_string();
-    let mut nc = Proc::spawn("nc -l", cmd("nc", &["-N", "-l", "127.0.0.1", &port]));
+    let mut nc = Proc::spawn("nc -l", peer("nc", &["-N", "-l", "127.0.0.1", &port]));
     util::wait_tcp_listening(port.parse().expect("port"));
     let mut client = Proc::socklab(&["connect", "127.0.0.1", &port]);
     client.wait_for("connected");
@@ -59,7 +50,7 @@ fn socat_client_talks_to_socklab_listen() {
     let (mut server, port) = socklab_listener(&["--echo"]);
     let mut socat = Proc::spawn(
         "socat",
-        cmd("socat", &["-", &format!("TCP:127.0.0.1:{port}")]),
+        peer("socat", &["-", &format!("TCP:127.0.0.1:{port}")]),
     );
     socat.write(b"echo me\n");
     socat.close_stdin();
@@ -72,7 +63,7 @@ fn socat_client_talks_to_socklab_listen() {
 fn socklab_connect_talks_to_socat_listen() {
     let port = util::free_tcp_port();
     let listen = format!("TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr");
-    let socat = Proc::spawn("socat listen", cmd("socat", &[&listen, "EXEC:cat"]));
+    let socat = Proc::spawn("socat listen", peer("socat", &[&listen, "EXEC:cat"]));
     util::wait_tcp_listening(port);
     let mut client = Proc::socklab(&["connect", "127.0.0.1", &port.to_string()]);
     client.write(b"through cat\n");
@@ -87,7 +78,7 @@ fn socklab_connect_talks_to_socat_listen() {
 fn nc_udp_datagrams_reach_socklab_recv() {
     let mut r = Proc::socklab(&["recv", "--count", "1", "0"]);
     let port = r.port().to_string();
-    let mut nc = Proc::spawn("nc -u", cmd("nc", &["-u", "127.0.0.1", &port]));
+    let mut nc = Proc::spawn("nc -u", peer("nc", &["-u", "127.0.0.1", &port]));
     nc.write(b"udp from nc\n");
     let r = r.finish();
     assert_eq!(r.stdout_text(), "udp from nc\n");
@@ -104,7 +95,7 @@ fn socklab_send_reaches_nc_udp_listen_and_gets_its_reply() {
     let port = util::free_udp_port();
     let mut nc = Proc::spawn(
         "nc -u -l",
-        cmd("nc", &["-u", "-l", "127.0.0.1", &port.to_string()]),
+        peer("nc", &["-u", "-l", "127.0.0.1", &port.to_string()]),
     );
     util::wait_udp_bound(port);
     let mut send = Proc::socklab(&["send", "--wait", "20s", "127.0.0.1", &port.to_string()]);
@@ -124,7 +115,7 @@ fn socat_udp_both_ways() {
     let port = r.port();
     let mut socat = Proc::spawn(
         "socat udp",
-        cmd("socat", &["-", &format!("UDP:127.0.0.1:{port}")]),
+        peer("socat", &["-", &format!("UDP:127.0.0.1:{port}")]),
     );
     socat.write(b"round trip\n");
     socat.wait_stdout(b"round trip\n");
@@ -134,7 +125,7 @@ fn socat_udp_both_ways() {
     let port = util::free_udp_port();
     let recv = Proc::spawn(
         "socat recv",
-        cmd(
+        peer(
             "socat",
             &["-u", &format!("UDP-RECV:{port},bind=127.0.0.1"), "-"],
         ),

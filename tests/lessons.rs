@@ -12,7 +12,7 @@ use std::process::Command;
 use clap::{CommandFactory, Parser};
 use socklab::cli::Cli;
 use socklab::lessons::catalog;
-use util::{Finished, Proc, commands, fill_defaults, require, run, words};
+use util::{Finished, Proc, commands, fill_defaults, peer, require, run, words};
 
 /// A learner's state directory with one lesson made current.
 struct Lab {
@@ -275,13 +275,8 @@ fn lesson_4_telnet() {
     require("telnet");
     let lab = Lab::new(4);
     // Wrong: plain nc sends LF, not CR LF.
-    require("nc");
     let (mut a, port) = lab.server("listen", &[]);
-    let mut nc = Proc::spawn("nc", {
-        let mut c = Command::new("nc");
-        c.args(["-N", "127.0.0.1", &port.to_string()]);
-        c
-    });
+    let mut nc = Proc::spawn("nc", peer("nc", &["-N", "127.0.0.1", &port.to_string()]));
     nc.write(b"hello\n");
     a.wait_for("read");
     nc.close_stdin();
@@ -291,11 +286,7 @@ fn lesson_4_telnet() {
     lab.assert_stuck_at(3, "nc sends only LF");
     // Right: real telnet, reading its input from a pipe.
     let (mut a, port) = lab.server("listen", &[]);
-    let mut telnet = Proc::spawn("telnet", {
-        let mut c = Command::new("telnet");
-        c.args(["127.0.0.1", &port.to_string()]);
-        c
-    });
+    let mut telnet = Proc::spawn("telnet", peer("telnet", &["127.0.0.1", &port.to_string()]));
     telnet.write(b"hello\n");
     a.wait_until("a CRLF line", |evs| {
         evs.iter()
@@ -546,11 +537,7 @@ fn lesson_9_lines() {
     // telnet quits as soon as the server closes.
     let (mut a, port) = lab.server("listen", &["-k", "--proto", "lines"]);
     let p = port.to_string();
-    let mut telnet = Proc::spawn("telnet", {
-        let mut c = Command::new("telnet");
-        c.args(["127.0.0.1", &p]);
-        c
-    });
+    let mut telnet = Proc::spawn("telnet", peer("telnet", &["127.0.0.1", &p]));
     telnet.write(b"from telnet\n");
     a.wait_until("a CR LF line", |evs| {
         evs.iter().any(|e| {
@@ -728,49 +715,37 @@ fn compare_lesson(number: usize, experiment: &str, question: &str, guess: &str) 
     lab
 }
 
-fn assert_reported(lab: &Lab, guess: &str) {
+/// The check passes and its report contains `text`.
+fn assert_passes_saying(lab: &Lab, text: &str) {
     let f = lab.check();
     assert_eq!(f.code(), 0, "{}", f.stdout_text());
     assert!(
-        f.stdout_text()
-            .contains(&format!("You predicted \"{guess}\"; the log shows")),
-        "{}",
+        f.stdout_text().contains(text),
+        "the check should say {text:?}:\n{}",
         f.stdout_text()
     );
+}
+
+fn assert_reported(lab: &Lab, guess: &str) {
+    assert_passes_saying(lab, &format!("You predicted \"{guess}\"; the log shows"));
 }
 
 #[test]
 fn lesson_13_setup() {
     let lab = compare_lesson(13, "setup", "send_error", "1");
-    let f = lab.check();
-    assert!(
-        f.stdout_text()
-            .contains("You predicted \"1\"; the log shows \"0\""),
-        "{}",
-        f.stdout_text()
-    );
+    assert_passes_saying(&lab, "You predicted \"1\"; the log shows \"0\"");
 }
 
 #[test]
 fn lesson_14_boundaries() {
     let lab = compare_lesson(14, "boundaries", "recvs", "3");
-    let f = lab.check();
-    assert!(
-        f.stdout_text().contains("the log shows \"3\": right"),
-        "{}",
-        f.stdout_text()
-    );
+    assert_passes_saying(&lab, "the log shows \"3\": right");
 }
 
 #[test]
 fn lesson_15_size() {
     let lab = compare_lesson(15, "size", "max", "65535");
-    let f = lab.check();
-    assert!(
-        f.stdout_text().contains("the log shows \"65507\""),
-        "{}",
-        f.stdout_text()
-    );
+    assert_passes_saying(&lab, "the log shows \"65507\"");
 }
 
 #[test]

@@ -393,6 +393,22 @@ pub fn have(program: &str) -> bool {
         .is_ok_and(|s| s.success())
 }
 
+/// A command line for a real peer (nc, socat, curl, telnet...), which must be
+/// installed.
+pub fn peer(program: &str, args: &[&str]) -> Command {
+    require(program);
+    let mut c = Command::new(program);
+    c.args(args);
+    c
+}
+
+/// Runs curl with these arguments; it must succeed.
+pub fn curl(args: &[&str]) -> Finished {
+    let f = run("curl", peer("curl", args));
+    assert_eq!(f.code(), 0, "curl {args:?}: {}", f.stderr);
+    f
+}
+
 /// Panics with a clear message when a required peer is missing: CI installs
 /// every one of them, so a missing peer is a broken setup, not a reason to pass.
 pub fn require(program: &str) {
