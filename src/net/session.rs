@@ -171,7 +171,11 @@ impl<'t> Session<'t> {
         self.accepted += 1;
         let mut conn = Conn::new(self.accepted as u64, self.side, token, stream, peer);
         conn.inbound = self.framing.as_ref().map(Framing::inbound);
-        if self.input_ended || !self.policy.reads_stdin() && !self.policy.answers() {
+        // Nothing will ever be queued from stdin for this connection: it has
+        // ended already, or (--recv-only) it is not read. A connection that
+        // socklab answers itself (--echo, an HTTP server) stays open to reply.
+        let no_input = self.input_ended || (!self.policy.reads_stdin() && !self.policy.answers());
+        if no_input {
             conn.finish_sending(self.policy.fin_on_eof && !self.policy.recv_only);
         }
         self.conns.insert(token, conn);
@@ -451,15 +455,13 @@ impl<'t> Session<'t> {
         // Replies, echoes, or a FIN decided while reading go out now: the
         // socket has long been writable, and edge-triggered poll() will not
         // say so again.
-        {
-            if round == ReadRound::PeerClosed && policy.answers() {
-                conn.finish_sending(true);
-            }
-            conn.flush(tracer, &mut drop)?;
-            if conn.queued() >= HIGH_WATER {
-                self.paused.push(token);
-                return Ok(());
-            }
+        if round == ReadRound::PeerClosed && policy.answers() {
+            conn.finish_sending(true);
+        }
+        conn.flush(tracer, &mut drop)?;
+        if conn.queued() >= HIGH_WATER {
+            self.paused.push(token);
+            return Ok(());
         }
         if round == ReadRound::MoreLater {
             self.more.push(token);
