@@ -467,3 +467,32 @@ fn echo_stops_reading_a_client_that_does_not_read_its_echoes() {
     let rss = rss_kib(server.pid());
     assert!(rss < 64 * 1024, "the echo server holds {rss} KiB");
 }
+
+#[test]
+fn keep_open_serves_hundreds_of_clients_at_once() {
+    // 900 stays under a default limit of 1,024 descriptors per process.
+    const CLIENTS: usize = 900;
+    let (mut server, port) = listener(&["-q", "-k", "--backlog", "1024"]);
+    server.close_stdin();
+    let clients: Vec<TcpStream> = (0..CLIENTS)
+        .map(|_| TcpStream::connect(("127.0.0.1", port)).expect("connect"))
+        .collect();
+    for (i, mut c) in clients.iter().enumerate() {
+        c.write_all(format!("client {i}\n").as_bytes())
+            .expect("write");
+    }
+    for c in &clients {
+        c.shutdown(std::net::Shutdown::Write).expect("FIN");
+    }
+    // The server closes a connection once it has read the client's line
+    // and FIN (its own FIN went out at accept: its stdin is closed).
+    server.wait_for_count("close", CLIENTS);
+    for mut c in clients {
+        c.set_read_timeout(Some(util::DEADLINE)).expect("timeout");
+        let mut rest = Vec::new();
+        c.read_to_end(&mut rest)
+            .expect("an orderly close, not a reset");
+    }
+    let out = server.kill().stdout_text();
+    assert_eq!(out.lines().count(), CLIENTS, "every client's line arrived");
+}

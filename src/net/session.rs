@@ -238,6 +238,7 @@ impl<'t> Session<'t> {
 
     /// Takes every finished handshake off the listen queue.
     fn accept_all(&mut self) -> anyhow::Result<()> {
+        let first_new = self.next_token;
         loop {
             let Some((listener, addr)) = &self.listener else {
                 return Ok(());
@@ -285,8 +286,15 @@ impl<'t> Session<'t> {
             }
         }
         self.pump_stdin()?;
-        let tokens: Vec<Token> = self.conns.keys().copied().collect();
-        for token in tokens {
+        // Only the connections just accepted may have something to send
+        // already (a FIN, when stdin has ended): flushing all of them on
+        // every accept would cost O(n²) over n clients.
+        let new: Vec<Token> = self
+            .conns
+            .range(Token(first_new)..)
+            .map(|(t, _)| *t)
+            .collect();
+        for token in new {
             if self.on_ready(token, false, true)? == Flow::Stop {
                 break;
             }

@@ -203,9 +203,35 @@ impl Proc {
 
     /// Waits until `n` events with this step have been seen.
     pub fn wait_for_count(&mut self, step: &str, n: usize) {
-        self.wait_until(&format!("{n} × {step}"), |evs| {
-            evs.iter().filter(|e| e["step"] == step).count() >= n
-        });
+        // Counted as events arrive, not by rescanning: a test with
+        // thousands of events stays linear.
+        let mut count = self.seen.iter().filter(|e| e["step"] == step).count();
+        let end = Instant::now() + DEADLINE;
+        while count < n {
+            match self
+                .events
+                .recv_timeout(end.saturating_duration_since(Instant::now()))
+            {
+                Ok(v) => {
+                    count += usize::from(v["step"] == step);
+                    self.seen.push(v);
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    panic!(
+                        "{}: only {count} of {n} × {step} within {DEADLINE:?}\n{}",
+                        self.name,
+                        self.stderr_text()
+                    )
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    panic!(
+                        "{}: exited after {count} of {n} × {step}\n{}",
+                        self.name,
+                        self.stderr_text()
+                    )
+                }
+            }
+        }
     }
 
     /// The port a `listen` or `recv` bound, from its `bind` event.
