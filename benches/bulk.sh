@@ -42,24 +42,7 @@ run_once() {
     echo $(((t1 - t0) / 1000000))
 }
 
-declare -A times
-tools=(socklab nc socat)
 echo "# bulk TCP over loopback: $SIZE MiB, $RUNS runs per tool, $(nproc) cores, $(uname -r)"
-for round in $(seq 1 "$RUNS"); do
-    for tool in "${tools[@]}"; do
-        ms=$(run_once "$tool")
-        times[$tool]+="$ms "
-        echo "round $round  $tool  ${ms} ms"
-    done
-done
-
-echo
-printf '%-8s %10s %10s\n' tool median_ms MiB/s
-declare -A med
-for tool in "${tools[@]}"; do
-    med[$tool]=$(tr ' ' '\n' <<<"${times[$tool]}" | grep . | median)
-    printf '%-8s %10s %10s\n' "$tool" "${med[$tool]}" "$((SIZE * 1000 / med[$tool]))"
-done
-echo
+rounds tool socklab nc socat
 awk -v s="${med[socklab]}" -v n="${med[nc]}" -v c="${med[socat]}" \
     'BEGIN {printf "ratio socklab/nc    = %.2f\nratio socklab/socat = %.2f\n", s/n, s/c}'

@@ -21,3 +21,27 @@ need() {
         command -v "$tool" >/dev/null || { echo "this benchmark needs $tool (apt-get install netcat-openbsd socat iproute2 python3)" >&2; exit 1; }
     done
 }
+
+# rounds LABEL NAME... : call run_once NAME for every NAME, $RUNS rounds, the
+# names interleaved in each round so drift on a noisy machine hits all alike.
+# Prints every run, then a table of medians; leaves them in the array `med`.
+declare -A med
+rounds() {
+    local label=$1 round name ms
+    shift
+    declare -A times
+    for round in $(seq 1 "$RUNS"); do
+        for name in "$@"; do
+            ms=$(run_once "$name")
+            times[$name]+="$ms "
+            echo "round $round  $name  ${ms} ms"
+        done
+    done
+    echo
+    printf '%-8s %10s %10s\n' "$label" median_ms MiB/s
+    for name in "$@"; do
+        med[$name]=$(tr ' ' '\n' <<<"${times[$name]}" | grep . | median)
+        printf '%-8s %10s %10s\n' "$name" "${med[$name]}" "$((SIZE * 1000 / med[$name]))"
+    done
+    echo
+}

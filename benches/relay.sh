@@ -44,23 +44,7 @@ run_once() {
     echo $(((t1 - t0) / 1000000))
 }
 
-declare -A times
-paths=(direct relay socat)
 echo "# relay overhead over loopback: $SIZE MiB, $RUNS runs per path, $(nproc) cores, $(uname -r)"
-for round in $(seq 1 "$RUNS"); do
-    for path in "${paths[@]}"; do
-        ms=$(run_once "$path")
-        times[$path]+="$ms "
-        echo "round $round  $path  ${ms} ms"
-    done
-done
-echo
-printf '%-8s %10s %10s\n' path median_ms MiB/s
-declare -A med
-for path in "${paths[@]}"; do
-    med[$path]=$(tr ' ' '\n' <<<"${times[$path]}" | grep . | median)
-    printf '%-8s %10s %10s\n' "$path" "${med[$path]}" "$((SIZE * 1000 / med[$path]))"
-done
-echo
+rounds path direct relay socat
 awk -v r="${med[relay]}" -v d="${med[direct]}" -v s="${med[socat]}" \
     'BEGIN {printf "ratio relay/direct = %.2f\nratio relay/socat  = %.2f\n", r/d, r/s}'
