@@ -92,10 +92,16 @@ impl Message {
     }
 
     pub fn header(&self, name: &str) -> Option<&[u8]> {
+        self.header_at(name).map(|(v, _)| v)
+    }
+
+    /// A header's value and where it starts in the message, for pointing a
+    /// caret at a value that is wrong.
+    pub(super) fn header_at(&self, name: &str) -> Option<(&[u8], usize)> {
         self.headers
             .iter()
             .find(|(n, _)| self.head[n.clone()].eq_ignore_ascii_case(name.as_bytes()))
-            .map(|(_, v)| &self.head[v.clone()])
+            .map(|(_, v)| (&self.head[v.clone()], v.start))
     }
 
     pub fn start_line(&self) -> String {

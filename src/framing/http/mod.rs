@@ -255,7 +255,7 @@ impl Http {
                 len: 0,
             });
         }
-        if let Some(te) = head.header("transfer-encoding") {
+        if let Some((te, at)) = head.header_at("transfer-encoding") {
             if te.to_ascii_lowercase().ends_with(b"chunked") {
                 return Ok(State::Chunked {
                     head: Message {
@@ -267,17 +267,17 @@ impl Http {
             }
             return Err(FrameError::malformed(
                 "http",
-                0,
+                at,
                 "unsupported Transfer-Encoding: only chunked is understood",
             ));
         }
-        match head.header("content-length") {
-            Some(v) => {
+        match head.header_at("content-length") {
+            Some((v, at)) => {
                 let len = std::str::from_utf8(v)
                     .ok()
                     .and_then(|s| s.trim().parse::<usize>().ok())
                     .ok_or_else(|| {
-                        FrameError::malformed("http", 0, "Content-Length is not a number")
+                        FrameError::malformed("http", at, "Content-Length is not a number")
                     })?;
                 if len > limits.max_frame {
                     return Err(FrameError::too_large(
@@ -504,6 +504,16 @@ mod tests {
         let err = err.expect("malformed");
         assert_eq!(err.kind, ErrorKind::Malformed);
         assert_eq!(err.at, 28, "{err:?}");
+    }
+
+    #[test]
+    fn bad_length_and_encoding_values_point_at_the_value() {
+        let wire = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: banana\r\n\r\n";
+        let err = decode_chunked(server(), wire, 100).1.expect("malformed");
+        assert_eq!(&wire[err.at..err.at + 6], b"banana", "{err:?}");
+        let wire = b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n";
+        let err = decode_chunked(server(), wire, 100).1.expect("malformed");
+        assert_eq!(&wire[err.at..err.at + 4], b"gzip", "{err:?}");
     }
 
     #[test]
