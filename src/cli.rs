@@ -103,6 +103,8 @@ pub enum Command {
     Relay(RelayArgs),
     /// Measure TCP against UDP on loopback, now: set-up, boundaries, size, loss, speed
     Compare(CompareArgs),
+    /// Instant messaging: a server that speaks XMPP and JSON (`chat serve`), its accounts, and a client (`chat alice@localhost`)
+    Chat(ChatArgs),
     /// Print a shell completion script: socklab completions bash > /etc/bash_completion.d/socklab
     Completions {
         #[arg(value_enum, value_name = "SHELL")]
@@ -406,6 +408,90 @@ pub enum FrameAction {
         #[command(flatten)]
         framing: FramingArgs,
     },
+}
+
+/// Where the chat server keeps its data, and for which domain.
+#[derive(Args, Debug, Clone)]
+pub struct DataArgs {
+    /// Where the databases live (default: $XDG_DATA_HOME/socklab/chat)
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// The chat domain: users are NAME@DOMAIN
+    #[arg(long, value_name = "DOMAIN", default_value = "localhost")]
+    pub domain: String,
+}
+
+#[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct ChatArgs {
+    #[command(subcommand)]
+    pub action: Option<ChatAction>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ChatAction {
+    /// Run the chat server: XMPP and the JSON protocol on one port (default 127.0.0.1:5222)
+    Serve(ChatServeArgs),
+    /// Create an account (the password is asked for, or read from --password-file)
+    Adduser {
+        #[arg(value_name = "NAME")]
+        name: String,
+        /// Read the password from the first line of FILE
+        #[arg(long, value_name = "FILE")]
+        password_file: Option<PathBuf>,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Delete an account, its roster and its offline messages
+    Deluser {
+        #[arg(value_name = "NAME")]
+        name: String,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Change an account's password
+    Passwd {
+        #[arg(value_name = "NAME")]
+        name: String,
+        /// Read the password from the first line of FILE
+        #[arg(long, value_name = "FILE")]
+        password_file: Option<PathBuf>,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// List the accounts
+    Users {
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct ChatServeArgs {
+    /// Where to listen: PORT (on 127.0.0.1) or HOST:PORT
+    #[arg(value_name = "[HOST:]PORT", value_parser = parse_endpoint, default_value = "5222")]
+    pub addr: Endpoint,
+    /// SASL mechanisms to offer, comma-separated (SCRAM-SHA-256, SCRAM-SHA-1, PLAIN)
+    #[arg(
+        long,
+        value_name = "LIST",
+        default_value = "SCRAM-SHA-256,SCRAM-SHA-1,PLAIN"
+    )]
+    pub sasl: String,
+    /// Also offer SASL ANONYMOUS: log in without an account, under a made-up name
+    #[arg(long)]
+    pub anonymous: bool,
+    /// Largest stanza or JSON line accepted (a bigger one ends the stream with policy-violation)
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "256k")]
+    pub max_stanza: usize,
+    /// Close a connection that has not logged in after DUR
+    #[arg(long, value_name = "DUR", value_parser = parse_duration, default_value = "60s")]
+    pub login_timeout: Duration,
+    /// How long a wrong password waits before its failure is sent
+    #[arg(long, value_name = "DUR", value_parser = parse_duration, default_value = "1s")]
+    pub failure_delay: Duration,
+    #[command(flatten)]
+    pub data: DataArgs,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -30,6 +30,7 @@
 //! 2 usage error.
 
 pub mod addr;
+pub mod chat;
 pub mod cli;
 pub mod compare;
 pub mod demo;
@@ -108,6 +109,11 @@ pub fn run(cli: Cli) -> u8 {
         Command::Frame(_) => ("frame", Side::Server),
         Command::Relay(_) => ("relay", Side::Server),
         Command::Compare(_) => ("compare", Side::Client),
+        Command::Chat(c) => match &c.action {
+            Some(cli::ChatAction::Serve(_)) => ("chat", Side::Server),
+            None => ("chat", Side::Client),
+            Some(action) => return run_plain(chat::run_accounts(action)),
+        },
         Command::Lessons | Command::Lesson(_) => return run_lessons(&cli, &state),
         Command::Completions { shell } => {
             use clap::CommandFactory;
@@ -151,6 +157,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Frame(args) => frame::run(args, &mut tracer),
         Command::Relay(args) => relay::run(args, &mut tracer),
         Command::Compare(args) => compare::run(args, cli.output.json, &mut tracer),
+        Command::Chat(args) => chat::run(args, &mut tracer),
         Command::Lessons | Command::Lesson(_) | Command::Completions { .. } => Ok(()),
     };
     let code = match result {
@@ -179,6 +186,20 @@ fn run_lessons(cli: &Cli, state: &lessons::progress::State) -> u8 {
             (Some(Silent(code)), _) => *code,
             (_, Some(usage)) => usage.print(),
             _ => {
+                eprintln!("error: {err:#}");
+                EXIT_FAILURE
+            }
+        },
+    }
+}
+
+/// A command with plain output (no socket): its error printed once.
+fn run_plain(result: anyhow::Result<()>) -> u8 {
+    match result {
+        Ok(()) => EXIT_OK,
+        Err(err) => match err.downcast_ref::<UsageError>() {
+            Some(usage) => usage.print(),
+            None => {
                 eprintln!("error: {err:#}");
                 EXIT_FAILURE
             }

@@ -43,6 +43,15 @@ impl FrameReader {
         self.buf.len() - self.start
     }
 
+    /// Between frames, gives the buffer's memory back: a quiet connection
+    /// (an idle chat session among thousands) then holds no buffer at all.
+    pub fn release_if_idle(&mut self) {
+        if self.start == self.buf.len() && self.buf.capacity() > 0 {
+            self.buf = Vec::new();
+            self.start = 0;
+        }
+    }
+
     pub fn push(&mut self, data: &[u8]) {
         if self.start > 0 && self.start >= self.buf.len() / 2 {
             self.buf.drain(..self.start);

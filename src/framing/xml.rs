@@ -166,6 +166,28 @@ impl Codec for Xml {
         limits: &Limits,
     ) -> Result<Option<(Content, usize)>, FrameError> {
         loop {
+            if self.in_stream && self.open.is_empty() && self.fed == self.used {
+                // Whitespace between stanzas (keep-alives) is stepped over
+                // here, once, and counted into the next frame.
+                let ws = buf[self.fed..]
+                    .iter()
+                    .take_while(|b| b.is_ascii_whitespace())
+                    .count();
+                self.fed += ws;
+                self.used += ws;
+                match restart_ahead(&buf[self.fed..]) {
+                    Ahead::Restart => {
+                        // RFC 6120 §4.3.3: after SASL success (or STARTTLS)
+                        // both sides start a new stream on the same socket,
+                        // with a new header (and maybe an XML declaration).
+                        // It is a new document: a fresh parser reads it.
+                        self.in_stream = false;
+                        self.restart();
+                    }
+                    Ahead::Undecided => return Ok(None),
+                    Ahead::Stanza => {}
+                }
+            }
             if !self.started && !self.in_stream && self.fed == self.used {
                 // XML allows whitespace before a document's root, and a
                 // stream of bare stanzas has it between them; rxml wants the
@@ -300,6 +322,34 @@ impl Xml {
         self.used = 0;
         (Content::Xml(stanza), n)
     }
+}
+
+enum Ahead {
+    /// A new stream header (or its XML declaration) comes next.
+    Restart,
+    /// Too few bytes to tell.
+    Undecided,
+    /// Anything else: a stanza, whitespace, the closing tag.
+    Stanza,
+}
+
+/// Between two stanzas of a stream: does a new stream start here? Only the
+/// spelling every client uses is recognised, `<?xml` or `<stream:stream`.
+fn restart_ahead(rest: &[u8]) -> Ahead {
+    if rest.is_empty() {
+        return Ahead::Undecided;
+    }
+    for pattern in [&b"<?xml"[..], b"<stream:stream"] {
+        let n = rest.len().min(pattern.len());
+        if rest[..n] == pattern[..n] {
+            return if n == pattern.len() {
+                Ahead::Restart
+            } else {
+                Ahead::Undecided
+            };
+        }
+    }
+    Ahead::Stanza
 }
 
 /// Escapes text for an attribute value or element content.

@@ -296,6 +296,14 @@ pub enum Event<'a> {
         value: f64,
         unit: &'a str,
     },
+    /// A decision of the chat server or client: a login, a route, a
+    /// message stored offline... `action` is a stable identifier, `user`
+    /// the account concerned (may be empty), `text` the narration.
+    Chat {
+        action: &'a str,
+        user: &'a str,
+        text: &'a str,
+    },
     /// The command finished with this exit code.
     Exit { code: i32 },
     /// The command line was rejected before anything ran (exit code 2).
@@ -341,6 +349,7 @@ impl Event<'_> {
             Event::Relay { .. } => "relay",
             Event::Measured { .. } => "measured",
             Event::Answer { .. } => "answer",
+            Event::Chat { .. } => "chat",
         }
     }
 

@@ -424,6 +424,7 @@ pub fn describe(event: &Event) -> Option<String> {
         ),
         Event::Timeout { what, millis } => format!("timeout: {what} ({})", millis_text(*millis)),
         Event::Note { text } => text.to_string(),
+        Event::Chat { text, .. } => text.to_string(),
         Event::Error { .. } => String::new(),
     })
 }

@@ -1,0 +1,182 @@
+//! `socklab chat`: instant messaging, the half of the tutorial that is about
+//! what sockets are for. A server (`chat serve`) that speaks XMPP and the
+//! tutorial's JSON protocol on one port, its accounts, and a client.
+//!
+//! One model of a conversation, many wire formats:
+//!
+//! ```text
+//! server.rs  the mio loop ──bytes──▶ framing/xml | framing/json ──frames──▶
+//!            xmpp/ | json.rs (adapters: wire ⇄ typed values)
+//!                      │
+//!            core/  accounts, roster, presence, routing (no XML, no JSON)
+//!                      │
+//!            store/ one narrow API over SQLite (schema.sql)
+//! ```
+//!
+//! Also: `jid.rs` (addresses), `model.rs` (the typed values), `sasl/` (PLAIN
+//! and SCRAM), `worker.rs` (password checks off the loop), `session.rs` (what
+//! an adapter may ask of the loop), `accounts.rs` (adduser...), `time.rs`.
+
+pub mod accounts;
+pub mod core;
+pub mod jid;
+pub mod json;
+pub mod model;
+pub mod sasl;
+pub mod server;
+pub mod session;
+pub mod store;
+pub mod time;
+pub mod worker;
+pub mod xmpp;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::UsageError;
+use crate::cli::{ChatAction, ChatArgs, ChatServeArgs, DataArgs};
+use crate::framing::Limits;
+use crate::net::resolve_narrated;
+use crate::net::socket::listen_tcp;
+use crate::trace::{Side, Tracer};
+use sasl::Mechanism;
+
+/// Characters that must not appear in names: invisible formatters and
+/// direction overrides, which would let one name look like another.
+pub fn invisible(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}' | '\u{00AD}')
+}
+
+/// Where the chat keeps its databases: `--data-dir`, or
+/// `$XDG_DATA_HOME/socklab/chat` (`~/.local/share/socklab/chat`).
+pub fn data_dir(explicit: Option<&std::path::Path>) -> PathBuf {
+    match explicit {
+        Some(d) => d.to_path_buf(),
+        None => std::env::var_os("XDG_DATA_HOME")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+            .unwrap_or_else(std::env::temp_dir)
+            .join("socklab/chat"),
+    }
+}
+
+fn open_store(data: &DataArgs) -> anyhow::Result<store::Store> {
+    let path = data_dir(data.data_dir.as_deref()).join("server.db");
+    store::Store::open(&path, &data.domain)
+}
+
+/// The account commands: plain output on stdout, no sockets.
+pub fn run_accounts(action: &ChatAction) -> anyhow::Result<()> {
+    let message = match action {
+        ChatAction::Adduser {
+            name,
+            password_file,
+            data,
+        } => {
+            let store = open_store(data)?;
+            let pw = accounts::read_password(
+                password_file.as_deref(),
+                &format!("password for {name}: "),
+                true,
+            )?;
+            accounts::adduser(&store, name, &pw)?
+        }
+        ChatAction::Passwd {
+            name,
+            password_file,
+            data,
+        } => {
+            let store = open_store(data)?;
+            let pw = accounts::read_password(
+                password_file.as_deref(),
+                &format!("new password for {name}: "),
+                true,
+            )?;
+            accounts::passwd(&store, name, &pw)?
+        }
+        ChatAction::Deluser { name, data } => accounts::deluser(&mut open_store(data)?, name)?,
+        ChatAction::Users { data } => accounts::users(&open_store(data)?)?,
+        ChatAction::Serve(_) => return Ok(()),
+    };
+    println!("{message}");
+    Ok(())
+}
+
+/// `socklab chat serve`.
+pub fn serve(args: &ChatServeArgs, t: &mut Tracer) -> anyhow::Result<()> {
+    let mechanisms = mechanisms(&args.sasl, args.anonymous)?;
+    let (host, port) = args.addr.bind_target().map_err(UsageError::new)?;
+    let store = open_store(&args.data)?;
+    let addrs = resolve_narrated(t, Side::Server, &host, port)?;
+    let (listener, local) = listen_tcp(t, Side::Server, addrs[0], 1024)?;
+    let config = session::Config {
+        domain: args.data.domain.clone(),
+        mechanisms,
+        failure_delay: args.failure_delay,
+        max_auth_failures: 3,
+    };
+    let opts = server::Options {
+        config,
+        limits: Limits {
+            max_frame: args.max_stanza,
+            max_depth: 32,
+            ..Limits::default()
+        },
+        login_timeout: args.login_timeout,
+    };
+    let text = format!(
+        "chat server for {} on {local}: XMPP clients and JSON clients on this one port; data in {}",
+        args.data.domain,
+        data_dir(args.data.data_dir.as_deref()).display()
+    );
+    t.emit(
+        Side::Server,
+        None,
+        crate::trace::Event::Chat {
+            action: "serve",
+            user: "",
+            text: &text,
+        },
+    );
+    let core = core::Core::new(store);
+    server::Server::new(t, core, opts, listener, local)?.run()
+}
+
+/// The mechanisms to offer, strongest first.
+fn mechanisms(list: &str, anonymous: bool) -> anyhow::Result<Vec<Mechanism>> {
+    let mut out = Vec::new();
+    for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let m = Mechanism::from_name(&name.to_ascii_uppercase()).ok_or_else(|| {
+            UsageError::new(format!(
+                "--sasl {name}: unknown mechanism; choose from SCRAM-SHA-256, SCRAM-SHA-1, PLAIN"
+            ))
+        })?;
+        if !out.contains(&m) {
+            out.push(m);
+        }
+    }
+    if anonymous && !out.contains(&Mechanism::Anonymous) {
+        out.push(Mechanism::Anonymous);
+    }
+    if out.is_empty() {
+        return Err(UsageError::new("--sasl needs at least one mechanism").into());
+    }
+    out.sort_by_key(|m| Mechanism::ALL.iter().position(|a| a == m));
+    Ok(out)
+}
+
+/// Default limits and timings.
+pub const DEFAULT_PORT: u16 = 5222;
+pub const DEFAULT_LOGIN_TIMEOUT: Duration = Duration::from_secs(60);
+
+pub use self::run_chat as run;
+
+/// `socklab chat ...` that talks on a socket (serve, the client, send).
+pub fn run_chat(args: &ChatArgs, t: &mut Tracer) -> anyhow::Result<()> {
+    match &args.action {
+        Some(ChatAction::Serve(s)) => serve(s, t),
+        Some(_) => Ok(()),
+        None => Err(UsageError::new("the chat client is not built yet").into()),
+    }
+}

@@ -1,0 +1,51 @@
+-- socklab chat server: everything the server keeps between runs.
+-- Read it with `sqlite3 ~/.local/share/socklab/chat/server.db .schema`.
+-- Passwords are never stored: only SCRAM's salted keys (RFC 5802 §3), from
+-- which a login can be checked but the password cannot be recovered.
+
+PRAGMA user_version = 1;
+
+-- One row per account. `name` is the part before @ in alice@localhost.
+CREATE TABLE IF NOT EXISTS users (
+    name              TEXT PRIMARY KEY,
+    salt              BLOB NOT NULL,
+    iterations        INTEGER NOT NULL,
+    sha1_stored_key   BLOB NOT NULL,  -- H(HMAC(SaltedPassword, "Client Key")), SHA-1
+    sha1_server_key   BLOB NOT NULL,  -- HMAC(SaltedPassword, "Server Key"), SHA-1
+    sha256_stored_key BLOB NOT NULL,  -- the same with SHA-256
+    sha256_server_key BLOB NOT NULL,
+    created_ms        INTEGER NOT NULL
+);
+
+-- Rosters (friend lists) and presence subscriptions (RFC 6121 §2, §3).
+-- subscription: 'none' | 'to' (owner sees contact) | 'from' (contact sees
+-- owner) | 'both'. ask_out: owner asked, no answer yet. ask_in: contact
+-- asked, owner has not answered. A request from someone who is not in the
+-- roster is kept with in_roster = 0 until the owner answers it.
+CREATE TABLE IF NOT EXISTS roster (
+    owner        TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+    contact      TEXT NOT NULL,           -- bare JID, bob@localhost
+    name         TEXT,                    -- what the owner calls the contact
+    subscription TEXT NOT NULL DEFAULT 'none',
+    ask_out      INTEGER NOT NULL DEFAULT 0,
+    ask_in       INTEGER NOT NULL DEFAULT 0,
+    in_roster    INTEGER NOT NULL DEFAULT 1,
+    groups       TEXT NOT NULL DEFAULT '[]',  -- JSON array of group names
+    PRIMARY KEY (owner, contact)
+);
+
+-- Messages for users who were offline, delivered at their next login with
+-- the time they were sent (XEP-0160, XEP-0203), then deleted.
+CREATE TABLE IF NOT EXISTS offline (
+    id        INTEGER PRIMARY KEY,
+    owner     TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+    sender    TEXT NOT NULL,              -- full JID, as the server stamped it
+    kind      TEXT NOT NULL,              -- normal | chat | headline
+    stanza_id TEXT,                       -- the sender's id attribute
+    body      TEXT,
+    subject   TEXT,
+    thread    TEXT,
+    extra     TEXT NOT NULL DEFAULT '',   -- extension elements, as XML
+    stamp_ms  INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS offline_by_owner ON offline(owner, id);
