@@ -30,6 +30,7 @@
 //! 2 usage error.
 
 pub mod addr;
+pub mod chat;
 pub mod cli;
 pub mod compare;
 pub mod demo;
