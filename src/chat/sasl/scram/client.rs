@@ -79,6 +79,24 @@ pub struct ScramClient {
     state: State,
 }
 
+impl fmt::Debug for ScramClient {
+    /// The mechanism, user and step; never the password.
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        let step = match self.state {
+            State::New => "before client-first",
+            State::SentFirst => "awaiting server-first",
+            State::SentFinal { .. } => "awaiting server-final",
+            State::Done => "done",
+        };
+        write!(
+            f,
+            "ScramClient({}, {}, {step})",
+            self.hash.mechanism(),
+            self.username
+        )
+    }
+}
+
 impl ScramClient {
     pub fn new(
         hash: ScramHash,

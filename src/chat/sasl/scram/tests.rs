@@ -193,6 +193,11 @@ fn the_client_refuses_steps_out_of_order_and_server_errors() {
 fn the_client_escapes_commas_and_equals_in_the_username() {
     let mut c = ScramClient::fixed(ScramHash::Sha256, "a,b=c", "pw", "xyz");
     assert_eq!(c.client_first(), b"n,,n=a=2Cb=3Dc,r=xyz");
+    let shown = format!("{c:?}");
+    assert_eq!(
+        shown,
+        "ScramClient(SCRAM-SHA-256, a,b=c, awaiting server-first)"
+    );
 }
 
 /// Runs one exchange from the server's side with the RFC's client-final
