@@ -22,6 +22,7 @@ pub mod core;
 pub mod jid;
 pub mod json;
 pub mod model;
+pub mod redact;
 pub mod sasl;
 pub mod server;
 pub mod session;

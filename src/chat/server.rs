@@ -29,6 +29,7 @@ use mio::{Events, Poll, Token, Waker};
 
 use super::core::{Core, Delivery, Outgoing, SessionId};
 use super::json::JsonSession;
+use super::redact::Redactor;
 use super::session::{Config, Ctx, Request};
 use super::worker::Workers;
 use super::xmpp::XmppStream;
@@ -221,10 +222,14 @@ impl<'t> Server<'t> {
         }
         let login_by = Instant::now() + self.opts.login_timeout;
         self.timers.push(Reverse((login_by, id)));
+        let mut conn = Conn::new(id, Side::Server, Token(id as usize), stream, peer);
+        conn.redact = Some(
+            [Box::default(), Box::default()].map(|r: Box<Redactor>| r as Box<dyn conn::Redact>),
+        );
         self.clients.insert(
             id,
             Client {
-                conn: Conn::new(id, Side::Server, Token(id as usize), stream, peer),
+                conn,
                 wire: Wire::Unknown,
                 frames: 0,
                 paused: None,
@@ -686,7 +691,30 @@ fn narrate_frame(t: &mut Tracer, id: SessionId, number: u64, frame: &crate::fram
     if !t.wants(Level::Step) {
         return;
     }
-    let text = frame.summary();
+    // A frame that carries a password is shown without it.
+    let (text, secret) = match &frame.content {
+        Content::Xml(crate::framing::xml::Stanza::Element(e))
+            if &*e.namespace == super::xmpp::SASL_NS =>
+        {
+            let what = format!(
+                "<{}> SASL data ({} bytes of base64; shown decoded below, secrets masked)",
+                e.name,
+                e.text().len()
+            );
+            (what, true)
+        }
+        Content::Json(v) if v.get("password").is_some() => {
+            let mut v = v.clone();
+            v["password"] = serde_json::json!("•••");
+            (v.to_string(), true)
+        }
+        _ => (frame.summary(), false),
+    };
+    let shown = if secret {
+        Redactor::default().redact(&frame.wire).into_owned()
+    } else {
+        frame.wire.clone()
+    };
     let proto = match &frame.content {
         Content::Json(_) => "json",
         _ => "xml",
@@ -699,7 +727,7 @@ fn narrate_frame(t: &mut Tracer, id: SessionId, number: u64, frame: &crate::fram
             number,
             n: frame.wire.len(),
             text: &text,
-            data: Data(&frame.wire),
+            data: Data(&shown),
         },
     );
 }

@@ -70,6 +70,14 @@ pub struct Conn {
     pub close_by: Option<Instant>,
     /// Largest write() (`relay --slice`): more is sent in several writes.
     pub max_write: usize,
+    /// Rewrites what read and write events show (never the bytes
+    /// themselves): the chat hides passwords with it.
+    pub redact: Option<[Box<dyn Redact>; 2]>,
+}
+
+/// Masks secrets in the previews of the bytes a connection reads and writes.
+pub trait Redact {
+    fn redact<'a>(&mut self, data: &'a [u8]) -> std::borrow::Cow<'a, [u8]>;
 }
 
 /// Stop reading from a socket while this many bytes wait to be written to it
@@ -97,6 +105,7 @@ impl Conn {
             failed: false,
             close_by: None,
             max_write: usize::MAX,
+            redact: None,
         }
     }
 
@@ -149,7 +158,12 @@ impl Conn {
             match self.stream.write(&chunk[*offset..end]) {
                 Ok(n) => {
                     if t.wants(Level::Data) {
-                        let data = Data(&chunk[*offset..*offset + n]);
+                        let bytes = &chunk[*offset..*offset + n];
+                        let shown = match &mut self.redact {
+                            Some([_, out]) => out.redact(bytes),
+                            None => std::borrow::Cow::Borrowed(bytes),
+                        };
+                        let data = Data(&shown);
                         t.emit(self.side, Some(self.id), Event::Write { n, data });
                     }
                     *offset += n;
@@ -212,11 +226,16 @@ impl Conn {
                     self.received += n as u64;
                     self.last_activity = Instant::now();
                     if t.wants(Level::Data) {
-                        self.emit(
-                            t,
+                        let shown = match &mut self.redact {
+                            Some([read, _]) => read.redact(&buf[..n]),
+                            None => std::borrow::Cow::Borrowed(&buf[..n]),
+                        };
+                        t.emit(
+                            self.side,
+                            Some(self.id),
                             Event::Read {
                                 n,
-                                data: Data(&buf[..n]),
+                                data: Data(&shown),
                             },
                         );
                     }

@@ -8,6 +8,8 @@
 
 #![allow(dead_code)]
 
+pub mod chat;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};

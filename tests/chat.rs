@@ -1,0 +1,214 @@
+//! `socklab chat serve` with real XMPP clients (slixmpp 1.17) and JSON
+//! clients: logins with each SASL mechanism, rosters and subscriptions,
+//! presence, messages, offline storage across `kill -9`, the JSON gateway,
+//! and the stream errors that end a misbehaving session without anyone else
+//! noticing.
+
+mod util;
+
+use serde_json::json;
+use util::chat::{ChatServer, JsonClient, Xmpp};
+
+#[test]
+fn slixmpp_logs_in_with_every_mechanism_and_messages_route() {
+    let mut server = ChatServer::start(&["alice", "bob"], &[]);
+    for mech in ["PLAIN", "SCRAM-SHA-1", "SCRAM-SHA-256"] {
+        let mut alice = Xmpp::login(server.port, "alice@localhost/laptop", Some(mech));
+        let mut bob = Xmpp::login(server.port, "bob@localhost/phone", Some(mech));
+        assert!(alice.logged_in() && bob.logged_in(), "{mech}");
+        let auth = server.wait_chat("auth", "alice");
+        assert!(
+            auth["text"].as_str().is_some_and(|t| t.contains(mech)),
+            "{auth}"
+        );
+        let body = format!("hi bob via {mech}, 中午一起吃饭");
+        alice.cmd(json!({"cmd": "send", "to": "bob@localhost/phone", "body": body}));
+        let m = bob.wait_message(&body);
+        assert_eq!(
+            m["from"], "alice@localhost/laptop",
+            "from is stamped by the server"
+        );
+        alice.quit();
+        bob.quit();
+        server.proc.seen.clear();
+    }
+}
+
+#[test]
+fn a_wrong_password_fails_after_a_delay_and_passwords_never_reach_the_events() {
+    use base64::Engine as _;
+    let mut server = ChatServer::start(&["alice"], &["--failure-delay", "200ms"]);
+    let started = std::time::Instant::now();
+    let c = Xmpp::login_with(server.port, "alice@localhost", "wrong-Zq9", Some("PLAIN"));
+    assert!(!c.logged_in());
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(200),
+        "the failure waited"
+    );
+    server.wait_chat("auth_failed", "alice");
+    let ok = Xmpp::login(server.port, "alice@localhost", Some("PLAIN"));
+    assert!(ok.logged_in());
+    server.wait_chat("auth", "alice");
+    let events = server.proc.stderr_text();
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    for secret in [
+        b64(&format!("\0alice\0{}", util::chat::PASSWORD)),
+        b64("\0alice\0wrong-Zq9"),
+        util::chat::PASSWORD.to_string(),
+        "wrong-Zq9".to_string(),
+    ] {
+        assert!(!events.contains(&secret), "{secret} leaked into the events");
+    }
+    drop(c);
+}
+
+#[test]
+fn subscriptions_presence_and_roster_pushes_follow_rfc_6121() {
+    let server = ChatServer::start(&["alice", "bob"], &[]);
+    let mut alice = Xmpp::login(server.port, "alice@localhost/laptop", None);
+    let mut bob = Xmpp::login(server.port, "bob@localhost/phone", None);
+    alice.cmd(json!({"cmd": "roster_add", "jid": "bob@localhost", "name": "Bob"}));
+    alice.wait("roster push", |e| {
+        e["step"] == "roster_push" && e["items"]["bob@localhost"]["name"] == "Bob"
+    });
+    alice.cmd(json!({"cmd": "subscribe", "to": "bob@localhost"}));
+    bob.wait("subscribe request", |e| {
+        e["step"] == "subscribe" && e["from"] == "alice@localhost"
+    });
+    bob.cmd(json!({"cmd": "subscribed", "to": "alice@localhost"}));
+    alice.wait("subscribed", |e| {
+        e["step"] == "subscribed" && e["from"] == "bob@localhost"
+    });
+    // Now subscribed: alice sees bob's presence, and his changes.
+    alice.wait("bob online", |e| {
+        e["step"] == "presence" && e["from"] == "bob@localhost/phone"
+    });
+    bob.cmd(json!({"cmd": "presence", "show": "away", "status": "lunch"}));
+    alice.wait("bob away", |e| {
+        e["step"] == "presence" && e["show"] == "away" && e["status"] == "lunch"
+    });
+    alice.cmd(json!({"cmd": "roster"}));
+    let r = alice.wait("roster", |e| e["step"] == "roster");
+    assert_eq!(r["items"]["bob@localhost"]["subscription"], "to", "{r}");
+    bob.cmd(json!({"cmd": "roster"}));
+    let r = bob.wait("roster", |e| e["step"] == "roster");
+    assert_eq!(r["items"]["alice@localhost"]["subscription"], "from", "{r}");
+    bob.quit();
+    alice.wait("bob unavailable", |e| {
+        e["step"] == "presence" && e["type"] == "unavailable"
+    });
+    alice.quit();
+}
+
+#[test]
+fn a_subscription_request_waits_for_an_offline_contact() {
+    let server = ChatServer::start(&["alice", "bob"], &[]);
+    let mut alice = Xmpp::login(server.port, "alice@localhost/laptop", None);
+    alice.cmd(json!({"cmd": "subscribe", "to": "bob@localhost"}));
+    alice.wait("done", |e| e["step"] == "done" && e["cmd"] == "subscribe");
+    let mut bob = Xmpp::login(server.port, "bob@localhost/phone", None);
+    bob.wait("pending request", |e| {
+        e["step"] == "subscribe" && e["from"] == "alice@localhost"
+    });
+    alice.quit();
+    bob.quit();
+}
+
+#[test]
+fn offline_messages_survive_kill_9_and_arrive_with_their_time() {
+    let mut server = ChatServer::start(&["alice", "bob"], &[]);
+    let mut alice = Xmpp::login(server.port, "alice@localhost/laptop", None);
+    alice.cmd(json!({"cmd": "send", "to": "bob@localhost", "body": "are you there?"}));
+    server.wait_chat("offline_store", "alice");
+    alice.quit();
+    server.kill_and_restart(&[]);
+    let mut bob = Xmpp::login(server.port, "bob@localhost/phone", None);
+    let m = bob.wait_message("are you there?");
+    assert_eq!(m["from"], "alice@localhost/laptop");
+    assert!(
+        m["delay"].as_str().is_some_and(|d| d.starts_with("20")),
+        "XEP-0203 stamp: {m}"
+    );
+    server.wait_chat("offline_deliver", "bob");
+    bob.quit();
+    // Delivered once: a second login gets nothing.
+    let mut again = Xmpp::login(server.port, "bob@localhost/tablet", None);
+    again.cmd(json!({"cmd": "roster"}));
+    again.wait("roster", |e| e["step"] == "roster");
+    assert!(!again.proc.seen.iter().any(|e| e["step"] == "message"));
+    again.quit();
+}
+
+#[test]
+fn json_and_xmpp_users_talk_through_the_gateway() {
+    let mut server = ChatServer::start(&["alice", "bob"], &[]);
+    let mut alice = Xmpp::login(server.port, "alice@localhost/laptop", None);
+    let mut bob = JsonClient::login(server.port, "bob");
+    bob.send(json!({"from": "Vincent", "to": "alice", "body": "中午一起吃饭"}));
+    let m = alice.wait_message("中午一起吃饭");
+    assert_eq!(
+        m["from"], "bob@localhost/json-1",
+        "the server stamps the real sender, not Vincent"
+    );
+    server.wait_chat("translate", "bob");
+    alice.cmd(json!({"cmd": "send", "to": "bob@localhost", "body": "好的"}));
+    let m = bob.wait(|v| v["type"] == "message");
+    assert_eq!(
+        (m["from"].as_str(), m["body"].as_str()),
+        (Some("alice"), Some("好的"))
+    );
+    alice.quit();
+}
+
+#[test]
+fn json_friends_add_accept_and_see_each_other() {
+    let server = ChatServer::start(&["alice", "bob"], &[]);
+    let mut alice = JsonClient::login(server.port, "alice");
+    let mut bob = JsonClient::login(server.port, "bob");
+    alice.send(json!({"type": "add", "user": "bob"}));
+    bob.wait(|v| v["type"] == "subscribe" && v["from"] == "alice");
+    bob.send(json!({"type": "accept", "user": "alice"}));
+    alice.wait(|v| v["type"] == "subscribed" && v["from"] == "bob");
+    alice.wait(|v| v["type"] == "presence" && v["from"] == "bob" && v["available"] == true);
+    // Accepting asked back: friendship both ways.
+    alice.wait(|v| v["type"] == "subscribe" && v["from"] == "bob");
+    alice.send(json!({"type": "accept", "user": "bob"}));
+    bob.wait(|v| v["type"] == "presence" && v["from"] == "alice");
+    bob.send(json!({"type": "who"}));
+    let who = bob.wait(|v| v["type"] == "who");
+    assert_eq!(who["online"][0]["user"], "alice", "{who}");
+}
+
+#[test]
+fn errors_answer_the_sender_and_end_only_that_stream() {
+    let server = ChatServer::start(&["alice"], &[]);
+    let mut alice = Xmpp::login(server.port, "alice@localhost/laptop", None);
+    alice.cmd(json!({"cmd": "send", "to": "nobody@localhost", "body": "hello?"}));
+    let e = alice.wait("error", |e| e["step"] == "message" && e["type"] == "error");
+    assert_eq!(e["error"], "service-unavailable");
+    for (bytes, condition) in [
+        (&b"<stream:stream to='localhost' version='1.0' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'><message to='a@localhost'><body>x</body></message>"[..], "not-authorized"),
+        (b"<stream:stream to='localhost' version='1.0' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'><a></b>", "not-well-formed"),
+        (b"<!DOCTYPE x><stream:stream>", "restricted-xml"),
+        (b"<stream:stream to='elsewhere.example' version='1.0' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>", "host-unknown"),
+    ] {
+        let mut raw = JsonClient::connect(server.port);
+        raw.send_raw(bytes);
+        let text = read_all(raw);
+        assert!(text.contains(&format!("<{condition} xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>")), "{condition}: {text}");
+        assert!(text.ends_with("</stream:stream>"), "{text}");
+    }
+    // Alice never noticed.
+    alice.cmd(json!({"cmd": "iq_ping", "to": "localhost"}));
+    alice.wait("pong", |e| e["step"] == "pong");
+    alice.quit();
+}
+
+/// Everything the server sends until it closes.
+fn read_all(c: JsonClient) -> String {
+    use std::io::Read;
+    let JsonClient { mut reader, .. } = c;
+    let mut s = String::new();
+    let _ = reader.read_to_string(&mut s);
+    s
+}

@@ -1,0 +1,126 @@
+#!/usr/bin/env python3
+"""A real XMPP client (slixmpp) driven line by line, for socklab's tests.
+
+usage: slix.py JID PASSWORD PORT [--mech NAME]
+
+Reads one JSON command per line on stdin and prints one JSON event per line
+on stderr (with a "step" key, as socklab's --json events have), so a test can drive a scenario step by step and wait for each
+event with a deadline. Plain TCP on 127.0.0.1 only.
+
+commands: {"cmd": "send", "to": JID, "body": TEXT, "type": "chat"}
+          {"cmd": "subscribe" | "subscribed" | "unsubscribe" | "unsubscribed", "to": JID}
+          {"cmd": "roster"}                  -> {"event": "roster", "items": {...}}
+          {"cmd": "roster_add", "jid": JID, "name": NAME}
+          {"cmd": "presence", "show": "away"}
+          {"cmd": "iq_ping", "to": JID}      -> {"event": "pong" | "iq_error", ...}
+          {"cmd": "quit"}
+events:   session_start, failed_auth, disconnected, message, presence,
+          subscribe, subscribed, unsubscribe, unsubscribed, roster, roster_push
+"""
+import asyncio
+import json
+import sys
+
+import slixmpp
+
+
+def emit(event, **kw):
+    print(json.dumps({'step': event, **kw}, ensure_ascii=False), file=sys.stderr, flush=True)
+
+
+class Client(slixmpp.ClientXMPP):
+    def __init__(self, jid, password, mech):
+        super().__init__(jid, password)
+        # socklab's chat runs on plain TCP on loopback: no TLS at all.
+        self.enable_direct_tls = False
+        self.enable_starttls = False
+        self.enable_plaintext = True
+        self['feature_mechanisms'].unencrypted_plain = True
+        self['feature_mechanisms'].unencrypted_scram = True
+        if mech:
+            self['feature_mechanisms'].use_mech = mech
+        self.register_plugin('xep_0199')
+        self.register_plugin('xep_0203')
+        self.auto_authorize = None
+        self.auto_subscribe = False
+        self.add_event_handler('session_start', self.on_start)
+        self.add_event_handler('failed_auth', lambda e: emit(event='failed_auth'))
+        self.add_event_handler('disconnected', lambda e: emit(event='disconnected'))
+        self.add_event_handler('message', self.on_message)
+        self.add_event_handler('message_error', self.on_message)
+        self.add_event_handler('roster_update', lambda iq: emit(event='roster_push', items=self.items()))
+        for kind in ['subscribe', 'subscribed', 'unsubscribe', 'unsubscribed']:
+            self.add_event_handler('presence_' + kind, self.sub_handler(kind))
+        self.add_event_handler('presence_available', self.on_presence)
+        self.add_event_handler('presence_unavailable', self.on_presence)
+        self.add_event_handler('changed_status', self.on_presence)
+
+    def items(self):
+        r = self.client_roster
+        return {j: {'subscription': r[j]['subscription'], 'name': r[j]['name'],
+                    'pending_out': r[j]['pending_out']} for j in r if j != self.boundjid.bare}
+
+    def sub_handler(self, kind):
+        def handler(p):
+            emit(event=kind, **{'from': str(p['from'])})
+        return handler
+
+    def on_presence(self, p):
+        emit(event='presence', **{'from': str(p['from']), 'type': p['type'], 'show': p['show'], 'status': p['status']})
+
+    async def on_start(self, _):
+        await self.get_roster()
+        self.send_presence()
+        emit(event='session_start', jid=str(self.boundjid))
+
+    def on_message(self, m):
+        delay = m['delay']['stamp'] if m['delay']['stamp'] else None
+        emit(event='message', **{'from': str(m['from']), 'to': str(m['to']), 'type': m['type'],
+             'body': m['body'], 'id': m['id'], 'delay': str(delay) if delay else None,
+             'error': m['error']['condition'] if m['type'] == 'error' else None})
+
+
+async def commands(c):
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    while True:
+        line = await reader.readline()
+        if not line:
+            break
+        cmd = json.loads(line)
+        k = cmd['cmd']
+        if k == 'send':
+            c.send_message(mto=cmd['to'], mbody=cmd['body'], mtype=cmd.get('type', 'chat'))
+        elif k in ('subscribe', 'subscribed', 'unsubscribe', 'unsubscribed'):
+            c.send_presence(pto=cmd['to'], ptype=k)
+        elif k == 'roster':
+            await c.get_roster()
+            emit(event='roster', items=c.items())
+        elif k == 'roster_add':
+            await c.update_roster(cmd['jid'], name=cmd.get('name'))
+            emit(event='roster_added', jid=cmd['jid'])
+        elif k == 'presence':
+            c.send_presence(pshow=cmd.get('show'), pstatus=cmd.get('status'))
+        elif k == 'iq_ping':
+            try:
+                await c['xep_0199'].send_ping(cmd['to'], timeout=10)
+                emit(event='pong', **{'from': cmd['to']})
+            except slixmpp.exceptions.IqError as e:
+                emit(event='iq_error', condition=e.iq['error']['condition'])
+        elif k == 'quit':
+            c.disconnect()
+            await c.disconnected
+            break
+        emit(event='done', cmd=k)
+
+
+async def main():
+    jid, password, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    mech = sys.argv[5] if len(sys.argv) > 5 and sys.argv[4] == '--mech' else None
+    c = Client(jid, password, mech)
+    c.connect('127.0.0.1', port)
+    await commands(c)
+
+
+asyncio.run(main())
