@@ -123,6 +123,12 @@ impl Redactor {
     }
 }
 
+impl crate::net::conn::Redact for Redactor {
+    fn redact<'a>(&mut self, data: &'a [u8]) -> Cow<'a, [u8]> {
+        Redactor::redact(self, data)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,11 +166,5 @@ mod tests {
         let mut r = Redactor::default();
         let data = b"<message><body>the password is not here</body></message>";
         assert!(matches!(r.redact(data), Cow::Borrowed(_)));
-    }
-}
-
-impl crate::net::conn::Redact for Redactor {
-    fn redact<'a>(&mut self, data: &'a [u8]) -> Cow<'a, [u8]> {
-        Redactor::redact(self, data)
     }
 }
