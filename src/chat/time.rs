@@ -9,14 +9,14 @@ use time::format_description::well_known::Rfc3339;
 pub fn stamp(ms: i64) -> String {
     let nanos = i128::from(ms) * 1_000_000;
     let Ok(t) = OffsetDateTime::from_unix_timestamp_nanos(nanos) else {
-        return "1970-01-01T00:00:00Z".to_string();
+        return "1970-01-01T00:00:00.000Z".to_string();
     };
-    // RFC 3339 with millisecond precision and a Z, as XEP-0082 shows it.
-    let t = t
-        .replace_nanosecond(t.millisecond() as u32 * 1_000_000)
-        .unwrap_or(t);
-    t.format(&Rfc3339)
-        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".into())
+    // Milliseconds, always three digits, and a Z: XEP-0082's form.
+    let format = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    );
+    t.format(&format)
+        .unwrap_or_else(|_| "1970-01-01T00:00:00.000Z".into())
 }
 
 /// Parses an XEP-0082 date-time (any offset) to milliseconds since the epoch.
@@ -31,7 +31,8 @@ mod tests {
 
     #[test]
     fn stamps_round_trip() {
-        assert_eq!(stamp(0), "1970-01-01T00:00:00Z");
+        assert_eq!(stamp(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(stamp(1_500), "1970-01-01T00:00:01.500Z");
         let ms = 1_795_000_000_123;
         assert_eq!(parse(&stamp(ms)), Some(ms));
         assert_eq!(
