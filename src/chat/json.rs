@@ -75,7 +75,7 @@ impl JsonSession {
                 cx.send(error(
                     "?",
                     "bad-request",
-                    "every object needs a \"type\" (login, roster, add, accept, deny, remove, presence, who, message, ping, logout), or a \"body\" for a message",
+                    "every object needs a \"type\" (login, roster, add, accept, deny, remove, presence, who, history, message, ping, logout), or a \"body\" for a message",
                 ));
                 return;
             }
@@ -200,6 +200,7 @@ impl JsonSession {
                     subject: None,
                     thread: None,
                     delay: None,
+                    archive_id: None,
                     extra: Vec::new(),
                 };
                 if m.body.is_none() {
@@ -278,6 +279,32 @@ impl JsonSession {
                 let online = who(cx, me);
                 cx.send(line(json!({"type": "who", "online": online})));
             }
+            "history" => {
+                let q = history_query(v, &domain)?;
+                let user = me.user().unwrap_or_default();
+                let page = cx.core.store.query_archive(user, &q).map_err(|e| {
+                    StanzaError::new("internal-server-error", "wait", format!("{e:#}"))
+                })?;
+                let items: Vec<Value> = page
+                    .items
+                    .iter()
+                    .map(|a| message(&a.message, &domain))
+                    .collect();
+                let text = format!(
+                    "archive query: {} of {} message(s)",
+                    items.len(),
+                    page.count
+                );
+                cx.narrate("archive_query", user, &text);
+                cx.send(line(json!({
+                    "type": "history",
+                    "items": items,
+                    "first": page.items.first().map(|a| a.id.to_string()),
+                    "last": page.items.last().map(|a| a.id.to_string()),
+                    "complete": page.complete,
+                    "count": page.count,
+                })));
+            }
             "ping" => cx.send(line(json!({"type": "pong"}))),
             "logout" => {
                 cx.send(line(json!({"type": "bye"})));
@@ -288,7 +315,7 @@ impl JsonSession {
                     "bad-request",
                     "modify",
                     format!(
-                        "unknown type {other:?}: use login, roster, add, accept, deny, remove, presence, who, message, ping or logout"
+                        "unknown type {other:?}: use login, roster, add, accept, deny, remove, presence, who, history, message, ping or logout"
                     ),
                 ));
             }
@@ -329,6 +356,54 @@ impl JsonSession {
     }
 }
 
+/// `{"type":"history","with":"bob","after":"12","max":50}`: the archive
+/// query of XEP-0313, in JSON.
+fn history_query(v: &Value, domain: &str) -> Result<crate::chat::store::Query, StanzaError> {
+    let bad = |t: String| StanzaError::new("bad-request", "modify", t);
+    let id = |k: &str| -> Result<Option<i64>, StanzaError> {
+        match v.get(k) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) if s.is_empty() => Ok(None),
+            Some(Value::String(s)) => s
+                .parse()
+                .map(Some)
+                .map_err(|_| bad(format!("\"{k}\": {s:?} is not an archive id"))),
+            Some(Value::Number(n)) => n
+                .as_i64()
+                .map(Some)
+                .ok_or_else(|| bad(format!("\"{k}\" must be an archive id"))),
+            Some(_) => Err(bad(format!("\"{k}\" must be an archive id"))),
+        }
+    };
+    let time = |k: &str| -> Result<Option<i64>, StanzaError> {
+        match text_field(v, k) {
+            None => Ok(None),
+            Some(s) => crate::chat::time::parse(s).map(Some).ok_or_else(|| {
+                bad(format!(
+                    "\"{k}\": {s:?} is not a date-time like 2026-11-01T00:00:00Z"
+                ))
+            }),
+        }
+    };
+    Ok(crate::chat::store::Query {
+        with: match text_field(v, "with") {
+            Some(w) => Some(address(w, domain)?),
+            None => None,
+        },
+        start_ms: time("start")?,
+        end_ms: time("end")?,
+        after: id("after")?,
+        before: id("before")?,
+        last_page: v.get("before") == Some(&Value::String(String::new())),
+        max: v
+            .get("max")
+            .and_then(Value::as_u64)
+            .map_or(crate::chat::xmpp::mam::DEFAULT_MAX, |m| {
+                (m as usize).min(crate::chat::xmpp::mam::MAX_MAX)
+            }),
+    })
+}
+
 /// `bob` means `bob@DOMAIN`; a full JID is taken as it is.
 fn address(name: &str, domain: &str) -> Result<Jid, StanzaError> {
     let full = if name.contains('@') {
@@ -363,6 +438,9 @@ pub fn message(m: &Message, domain: &str) -> Value {
     if let Some(d) = &m.delay {
         v["stamp"] = json!(crate::chat::time::stamp(d.stamp_ms));
         v["delayed"] = json!(d.reason);
+    }
+    if let Some(n) = m.archive_id {
+        v["archive_id"] = json!(n.to_string());
     }
     v
 }

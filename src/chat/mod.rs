@@ -140,6 +140,8 @@ pub fn serve(args: &ChatServeArgs, t: &mut Tracer) -> anyhow::Result<()> {
             text: &text,
         },
     );
+    let mut store = store;
+    store.batch_writes();
     let core = core::Core::new(store);
     server::Server::new(t, core, opts, listener, local)?.run()
 }

@@ -59,6 +59,9 @@ pub struct Message {
     pub delay: Option<Delay>,
     /// Extension elements (XMPP only), passed on untouched.
     pub extra: Vec<Element>,
+    /// Its id in the recipient's archive (XEP-0313), shown to the recipient
+    /// as a XEP-0359 stanza-id so that a client can sync by it.
+    pub archive_id: Option<i64>,
 }
 
 /// XEP-0203 delayed delivery: the original time, and who delayed it.

@@ -90,6 +90,8 @@ struct Client {
     closing: Option<Instant>,
     /// The login deadline; `None` once logged in.
     login_by: Option<Instant>,
+    /// Queued in `Server::dirty`.
+    dirty: bool,
 }
 
 pub struct Server<'t> {
@@ -108,6 +110,8 @@ pub struct Server<'t> {
     more: Vec<SessionId>,
     /// accept() failed for lack of descriptors: retry at this time.
     accept_retry: Option<Instant>,
+    /// Sessions with bytes to write at the end of this turn.
+    dirty: Vec<SessionId>,
 }
 
 impl<'t> Server<'t> {
@@ -137,6 +141,7 @@ impl<'t> Server<'t> {
             timers: BinaryHeap::new(),
             more: Vec::new(),
             accept_retry: None,
+            dirty: Vec::new(),
         })
     }
 
@@ -172,6 +177,7 @@ impl<'t> Server<'t> {
                 self.on_ready(id, true, false);
             }
             self.fire_timers();
+            self.flush_dirty();
         }
     }
 
@@ -236,6 +242,7 @@ impl<'t> Server<'t> {
                 checking: false,
                 closing: None,
                 login_by: Some(login_by),
+                dirty: false,
             },
         );
     }
@@ -244,9 +251,7 @@ impl<'t> Server<'t> {
         let Some(client) = self.clients.get_mut(&id) else {
             return;
         };
-        if writable && let Err(e) = client.conn.flush(self.t, &mut drop) {
-            return self.fail(id, e);
-        }
+        let _ = writable;
         let waiting = client.paused.is_some() || client.checking;
         if readable && !waiting {
             match self.read(id) {
@@ -477,11 +482,50 @@ impl<'t> Server<'t> {
         }
     }
 
-    /// Flushes a session and closes it if it is finished or hopeless.
+    /// Marks a session as having something to write: it is written at the
+    /// end of the loop's turn, after the database commits.
     fn settle(&mut self, id: SessionId) {
+        if let Some(client) = self.clients.get_mut(&id)
+            && !client.dirty
+        {
+            client.dirty = true;
+            self.dirty.push(id);
+        }
+    }
+
+    /// The end of a turn: commit what the turn wrote to the database, then
+    /// send what it queued. Nothing reaches a socket before it is durable:
+    /// a message whose recipient has it is in the archive, even after
+    /// `kill -9`. (One commit per turn, not per message: group commit.)
+    fn flush_dirty(&mut self) {
+        if let Err(e) = self.core.store.commit() {
+            let text =
+                format!("the database could not commit: {e:#}; what this turn wrote may be lost");
+            self.t.emit(
+                Side::Server,
+                None,
+                Event::Chat {
+                    action: "error",
+                    user: "",
+                    text: &text,
+                },
+            );
+        }
+        while let Some(id) = self.dirty.pop() {
+            self.flush_one(id);
+            if self.dirty.is_empty() {
+                // Closing sessions may have made presence for others.
+                let _ = self.core.store.commit();
+            }
+        }
+    }
+
+    /// Writes a session's queue and closes it if it is finished or hopeless.
+    fn flush_one(&mut self, id: SessionId) {
         let Some(client) = self.clients.get_mut(&id) else {
             return;
         };
+        client.dirty = false;
         if let Err(e) = client.conn.flush(self.t, &mut drop) {
             return self.fail(id, e);
         }
@@ -506,26 +550,30 @@ impl<'t> Server<'t> {
             if let Err(e) = client.conn.flush(self.t, &mut drop) {
                 return self.fail(id, e);
             }
-            if client.conn.peer_closed {
+            if client.conn.peer_closed && client.conn.sending_done() {
                 self.close(id);
             }
         }
     }
 
-    /// The peer sent FIN: its stream is over.
+    /// The peer sent FIN: its stream is over. Ours ends after what is queued.
     fn peer_closed(&mut self, id: SessionId) {
-        if let Some(client) = self.clients.get_mut(&id) {
-            let mut reply = Vec::new();
-            if let Wire::Xmpp(s, _) = &mut client.wire {
-                reply = s.closing_bytes();
+        let Some(client) = self.clients.get_mut(&id) else {
+            return;
+        };
+        if let Wire::Xmpp(s, _) = &mut client.wire {
+            let bytes = s.closing_bytes();
+            if !bytes.is_empty() {
+                client.conn.queue(Rc::new(bytes));
             }
-            if !reply.is_empty() {
-                client.conn.queue(Rc::new(reply));
-            }
-            client.conn.finish_sending(true);
-            let _ = client.conn.flush(self.t, &mut drop);
         }
-        self.close(id);
+        client.conn.finish_sending(true);
+        if client.closing.is_none() {
+            let at = Instant::now() + LINGER;
+            client.closing = Some(at);
+            self.timers.push(Reverse((at, id)));
+        }
+        self.settle(id);
     }
 
     fn fail(&mut self, id: SessionId, e: NetError) {

@@ -96,6 +96,8 @@ pub struct Session {
     pub interested: bool,
     /// Speaks XMPP (can receive routed iqs); JSON sessions cannot.
     pub xmpp: bool,
+    /// Has an account in the database (anonymous logins do not).
+    pub account: bool,
 }
 
 pub struct Core {
@@ -174,9 +176,11 @@ impl Core {
             user,
             &format!("bound {jid}: {why}; messages to {jid} reach only this session"),
         );
+        let account = self.store.user_exists(user).unwrap_or(false);
         self.sessions.insert(
             id,
             Session {
+                account,
                 jid: jid.clone(),
                 available: false,
                 priority: 0,

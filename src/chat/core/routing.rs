@@ -23,7 +23,7 @@ impl Core {
         t: &mut Tracer,
         id: SessionId,
         mut m: Message,
-        extra_xml: impl FnOnce(&[Element]) -> String,
+        extra_xml: impl Fn(&[Element]) -> String,
         out: &mut Vec<Delivery>,
     ) -> Result<(), StanzaError> {
         let Some(sender) = self.session(id).map(|s| s.jid.clone()) else {
@@ -66,6 +66,12 @@ impl Core {
                 to.to_bare()
             )));
         }
+        let xml = if m.extra.is_empty() {
+            String::new()
+        } else {
+            extra_xml(&m.extra)
+        };
+        self.archive(t, id, &mut m, &from_user, &user, &xml)?;
         if to.resource.is_some()
             && let Some(&target) = self
                 .sessions_of(&user)
@@ -85,7 +91,7 @@ impl Core {
             });
             return Ok(());
         }
-        self.route_bare(t, id, &from_user, user, m, extra_xml, out)
+        self.route_bare(t, id, &from_user, user, m, &xml, out)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -96,7 +102,7 @@ impl Core {
         from_user: &str,
         user: String,
         m: Message,
-        extra_xml: impl FnOnce(&[Element]) -> String,
+        xml: &str,
         out: &mut Vec<Delivery>,
     ) -> Result<(), StanzaError> {
         let to = m.to.to_bare();
@@ -134,10 +140,9 @@ impl Core {
                 self.narrate(t, Some(id), "drop", from_user, &text);
                 return Ok(());
             }
-            let xml = extra_xml(&m.extra);
             let number = self
                 .store
-                .store_offline(&user, &m, &xml)
+                .store_offline(&user, &m, xml)
                 .map_err(StanzaError::internal)?;
             let text = format!(
                 "{user} is offline: stored as offline message #{number} (committed to the database before reading on); it is delivered when {user} logs in"
@@ -161,6 +166,47 @@ impl Core {
                 to: target,
                 what: Outgoing::Message(m.clone()),
             });
+        }
+        Ok(())
+    }
+
+    /// XEP-0313: a chat or normal message with a body goes into the
+    /// archive of each local account it concerns, the sender's copy and the
+    /// recipient's; the recipient's id travels with the message.
+    fn archive(
+        &mut self,
+        t: &mut Tracer,
+        id: SessionId,
+        m: &mut Message,
+        from_user: &str,
+        to_user: &str,
+        xml: &str,
+    ) -> Result<(), StanzaError> {
+        if !matches!(m.kind, MessageKind::Chat | MessageKind::Normal) || m.body.is_none() {
+            return Ok(());
+        }
+        let now = crate::chat::store::now_ms();
+        let account = self.session(id).is_some_and(|s| s.account);
+        if account && from_user != to_user {
+            self.store
+                .archive(from_user, m, true, xml, now)
+                .map_err(StanzaError::internal)?;
+        }
+        let number = self
+            .store
+            .archive(to_user, m, from_user != to_user || !account, xml, now)
+            .map_err(StanzaError::internal)?;
+        m.archive_id = Some(number);
+        if t.wants(crate::trace::Level::Step) {
+            let text = format!(
+                "archived: #{number} in {to_user}'s archive{} (XEP-0313), so any of their devices can fetch it later",
+                if account && from_user != to_user {
+                    format!(", and in {from_user}'s")
+                } else {
+                    String::new()
+                }
+            );
+            self.narrate(t, Some(id), "archive", from_user, &text);
         }
         Ok(())
     }

@@ -11,6 +11,10 @@
 //! own locking makes a second server (or `socklab chat adduser` while one
 //! runs) wait briefly rather than corrupt anything.
 
+mod archive;
+
+pub use archive::{Archived, Page, Query};
+
 use std::path::Path;
 use std::time::Duration;
 
@@ -42,6 +46,10 @@ pub struct Offline {
 pub struct Store {
     db: Connection,
     domain: String,
+    /// Writes join one transaction until [`Store::commit`] (the server's
+    /// group commit); otherwise each statement commits on its own.
+    batch: bool,
+    in_tx: std::cell::Cell<bool>,
 }
 
 impl Store {
@@ -77,6 +85,8 @@ impl Store {
         Ok(Store {
             db,
             domain: domain.to_string(),
+            batch: false,
+            in_tx: std::cell::Cell::new(false),
         })
     }
 
@@ -84,10 +94,35 @@ impl Store {
         &self.domain
     }
 
+    /// From now on, writes are gathered into one transaction per
+    /// [`Store::commit`]: many messages, one commit.
+    pub fn batch_writes(&mut self) {
+        self.batch = true;
+    }
+
+    /// Opens the batch's transaction before a write, if it is not open.
+    fn writing(&self) -> anyhow::Result<()> {
+        if self.batch && !self.in_tx.get() {
+            self.db.execute_batch("BEGIN")?;
+            self.in_tx.set(true);
+        }
+        Ok(())
+    }
+
+    /// Commits what the batch wrote. After this returns, the writes survive
+    /// the process being killed.
+    pub fn commit(&self) -> anyhow::Result<()> {
+        if self.in_tx.replace(false) {
+            self.db.execute_batch("COMMIT")?;
+        }
+        Ok(())
+    }
+
     // ---- accounts ---------------------------------------------------------
 
     /// Creates an account; false if the name is taken.
     pub fn add_user(&self, name: &str, keys: &Credentials, now_ms: i64) -> anyhow::Result<bool> {
+        self.writing()?;
         let n = self.db.execute(
             "INSERT OR IGNORE INTO users (name, salt, iterations, sha1_stored_key, sha1_server_key,
                  sha256_stored_key, sha256_server_key, created_ms)
@@ -108,6 +143,7 @@ impl Store {
 
     /// Replaces an account's keys (a new password); false if there is no such account.
     pub fn set_keys(&self, name: &str, keys: &Credentials) -> anyhow::Result<bool> {
+        self.writing()?;
         let n = self.db.execute(
             "UPDATE users SET salt = ?2, iterations = ?3, sha1_stored_key = ?4, sha1_server_key = ?5,
                  sha256_stored_key = ?6, sha256_server_key = ?7 WHERE name = ?1",
@@ -127,11 +163,13 @@ impl Store {
     /// Deletes an account with its roster and offline messages, and removes
     /// it from everyone else's roster; false if there was none.
     pub fn delete_user(&mut self, name: &str) -> anyhow::Result<bool> {
-        let tx = self.db.transaction()?;
-        let n = tx.execute("DELETE FROM users WHERE name = ?1", [name])?;
+        self.writing()?;
+        let n = self
+            .db
+            .execute("DELETE FROM users WHERE name = ?1", [name])?;
         let bare = format!("{name}@{}", self.domain);
-        tx.execute("DELETE FROM roster WHERE contact = ?1", [&bare])?;
-        tx.commit()?;
+        self.db
+            .execute("DELETE FROM roster WHERE contact = ?1", [&bare])?;
         Ok(n == 1)
     }
 
@@ -226,6 +264,7 @@ impl Store {
             return self.remove_item(owner, &item.contact);
         }
         let groups = serde_json::to_string(&item.groups)?;
+        self.writing()?;
         self.db
             .prepare_cached(
                 "INSERT OR REPLACE INTO roster
@@ -246,6 +285,7 @@ impl Store {
     }
 
     pub fn remove_item(&self, owner: &str, contact: &Jid) -> anyhow::Result<()> {
+        self.writing()?;
         self.db
             .prepare_cached("DELETE FROM roster WHERE owner = ?1 AND contact = ?2")?
             .execute(params![owner, contact.to_string()])?;
@@ -254,14 +294,16 @@ impl Store {
 
     // ---- offline messages -------------------------------------------------
 
-    /// Stores a message for an offline user; returns its number. The
-    /// statement commits before this returns (autocommit).
+    /// Stores a message for an offline user; returns its number. It is
+    /// committed before this returns, with whatever the batch held: the
+    /// server reads no further stanza before the message is safe.
     pub fn store_offline(&self, owner: &str, m: &Message, extra_xml: &str) -> anyhow::Result<i64> {
+        self.writing()?;
         let stamp = m.delay.as_ref().map_or_else(now_ms, |d| d.stamp_ms);
         self.db
             .prepare_cached(
-                "INSERT INTO offline (owner, sender, kind, stanza_id, body, subject, thread, extra, stamp_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                "INSERT INTO offline (owner, sender, kind, stanza_id, body, subject, thread, extra, stamp_ms, archive_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             )?
             .execute(params![
                 owner,
@@ -272,16 +314,19 @@ impl Store {
                 m.subject,
                 m.thread,
                 extra_xml,
-                stamp
+                stamp,
+                m.archive_id
             ])?;
-        Ok(self.db.last_insert_rowid())
+        let id = self.db.last_insert_rowid();
+        self.commit()?;
+        Ok(id)
     }
 
     /// The owner's waiting messages, oldest first, with the XML of their
     /// extensions (parsed by the caller).
     pub fn offline(&self, owner: &str) -> anyhow::Result<Vec<(Offline, String)>> {
         let mut stmt = self.db.prepare_cached(
-            "SELECT id, sender, kind, stanza_id, body, subject, thread, extra, stamp_ms
+            "SELECT id, sender, kind, stanza_id, body, subject, thread, extra, stamp_ms, archive_id
              FROM offline WHERE owner = ?1 ORDER BY id",
         )?;
         let owner_jid = Jid::bare(owner, &self.domain);
@@ -299,11 +344,13 @@ impl Store {
                 r.get::<_, Option<String>>(6)?,
                 r.get::<_, String>(7)?,
                 r.get::<_, i64>(8)?,
+                r.get::<_, Option<i64>>(9)?,
             ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, sender, kind, stanza_id, body, subject, thread, extra, stamp_ms) = row?;
+            let (id, sender, kind, stanza_id, body, subject, thread, extra, stamp_ms, archive_id) =
+                row?;
             // A row that no longer parses (edited by hand) is skipped, not fatal.
             let Ok(from) = Jid::parse(&sender) else {
                 continue;
@@ -322,6 +369,7 @@ impl Store {
                     reason: "Offline storage".into(),
                 }),
                 extra: Vec::new(),
+                archive_id,
             };
             out.push((Offline { id, message }, extra));
         }
@@ -330,6 +378,7 @@ impl Store {
 
     /// Forgets delivered offline messages.
     pub fn delete_offline(&self, ids: &[i64]) -> anyhow::Result<()> {
+        self.writing()?;
         let mut stmt = self
             .db
             .prepare_cached("DELETE FROM offline WHERE id = ?1")?;
@@ -346,24 +395,6 @@ impl Store {
             |r| r.get(0),
         )?;
         Ok(n as u64)
-    }
-
-    /// Runs `f` in one transaction: several writes, one commit.
-    pub fn transaction<T>(
-        &mut self,
-        f: impl FnOnce(&Store) -> anyhow::Result<T>,
-    ) -> anyhow::Result<T> {
-        self.db.execute_batch("BEGIN")?;
-        match f(self) {
-            Ok(v) => {
-                self.db.execute_batch("COMMIT")?;
-                Ok(v)
-            }
-            Err(e) => {
-                let _ = self.db.execute_batch("ROLLBACK");
-                Err(e)
-            }
-        }
     }
 }
 
@@ -464,6 +495,7 @@ mod tests {
                 subject: None,
                 thread: None,
                 delay: None,
+                archive_id: None,
                 extra: Vec::new(),
             };
             s.store_offline("bob", &m, "").expect("store");

@@ -46,6 +46,27 @@ CREATE TABLE IF NOT EXISTS offline (
     subject   TEXT,
     thread    TEXT,
     extra     TEXT NOT NULL DEFAULT '',   -- extension elements, as XML
-    stamp_ms  INTEGER NOT NULL
+    stamp_ms  INTEGER NOT NULL,
+    archive_id INTEGER                    -- its id in the owner's archive
 );
 CREATE INDEX IF NOT EXISTS offline_by_owner ON offline(owner, id);
+
+-- The message archive (XEP-0313): every message the server routed, once for
+-- each local user it concerns — the sender's copy ('out') and the
+-- recipient's ('in'). `id` orders a user's archive and is the id clients
+-- page with and sync by.
+CREATE TABLE IF NOT EXISTS archive (
+    id        INTEGER PRIMARY KEY,
+    owner     TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+    with_jid  TEXT NOT NULL,              -- the other party, bare JID
+    direction TEXT NOT NULL,              -- 'in' | 'out'
+    sender    TEXT NOT NULL,              -- full JID
+    recipient TEXT NOT NULL,
+    kind      TEXT NOT NULL,
+    stanza_id TEXT,
+    body      TEXT,
+    extra     TEXT NOT NULL DEFAULT '',   -- extension elements, as XML
+    stamp_ms  INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS archive_by_with ON archive(owner, with_jid, id);
+CREATE INDEX IF NOT EXISTS archive_by_time ON archive(owner, stamp_ms);

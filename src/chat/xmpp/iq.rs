@@ -109,6 +109,8 @@ pub fn handle(
             cx.send(result(None));
         }
         ("get", PING_NS, "ping") => cx.send(result(None)),
+        ("set", super::mam::MAM_NS, "query") => super::mam::query(cx, me, e, payload)?,
+        ("get", super::mam::MAM_NS, "query") => cx.send(super::mam::form(e, me)),
         ("get", DISCO_INFO_NS, "query") => {
             let mut q = El::new("query", DISCO_INFO_NS);
             if to == me.to_bare() {

@@ -6,11 +6,13 @@
 //!             SASL, restart, bind — then stanzas to the core
 //! iq.rs       the iqs the server answers itself: bind, session, roster,
 //!             ping, disco; every other request gets service-unavailable
+//! mam.rs      the message archive (XEP-0313): queries, pages, results
 //! stanza.rs   <message>, <presence> ⇄ model values; error replies
 //! write.rs    element trees back to XML
 //! ```
 
 mod iq;
+pub mod mam;
 pub mod stanza;
 mod stream;
 pub mod write;

@@ -64,7 +64,13 @@ pub fn message(e: &Element, sender: &Jid) -> Result<Message, StanzaError> {
         subject: child_text(e, "subject"),
         thread: child_text(e, "thread"),
         delay: None,
-        extra: extra(e, &["body", "subject", "thread"]),
+        archive_id: None,
+        // XEP-0359 §6: a stanza-id from a client is a forgery (only the
+        // server assigns them): dropped.
+        extra: extra(e, &["body", "subject", "thread"])
+            .into_iter()
+            .filter(|x| !(x.name == "stanza-id" && &*x.namespace == super::mam::SID_NS))
+            .collect(),
     })
 }
 
@@ -113,6 +119,14 @@ pub fn encode_message(m: &Message) -> El {
     }
     if let Some(d) = &m.delay {
         el = el.child(delay(d));
+    }
+    if let Some(n) = m.archive_id {
+        // XEP-0359: the id this message has in the recipient's archive.
+        el = el.child(
+            El::new("stanza-id", super::mam::SID_NS)
+                .attr("by", m.to.to_bare().to_string())
+                .attr("id", n.to_string()),
+        );
     }
     el
 }
