@@ -197,7 +197,9 @@ fn max_conns_refuses_the_extra_client_and_keeps_serving() {
     );
     assert!(second.find("peer_closed").is_some());
     first.write(b"still here\n");
-    server.wait_for("read");
+    // The read event is emitted before the bytes are written to stdout:
+    // wait for stdout itself, or a kill in between loses them.
+    server.wait_stdout(b"still here");
     drop(first);
     assert!(server.kill().stdout_text().contains("still here"));
 }
