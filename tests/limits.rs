@@ -41,6 +41,36 @@ fn errors_of<'a>(events: &'a [Value], kind: &str) -> Vec<&'a Value> {
         .collect()
 }
 
+/// Makes sure this process (and the servers it starts) may open `n`
+/// descriptors, raising the soft limit to the hard one if needed.
+fn ensure_fds(n: u64) {
+    let soft_hard = || -> (u64, u64) {
+        let limits = std::fs::read_to_string("/proc/self/limits").expect("limits");
+        let line = limits
+            .lines()
+            .find(|l| l.starts_with("Max open files"))
+            .expect("open files line");
+        let f: Vec<&str> = line.split_whitespace().collect();
+        (f[3].parse().unwrap_or(0), f[4].parse().unwrap_or(u64::MAX))
+    };
+    let (soft, hard) = soft_hard();
+    if soft < n {
+        let pid = std::process::id().to_string();
+        let _ = util::run(
+            "prlimit",
+            util::peer(
+                "prlimit",
+                &["--pid", &pid, &format!("--nofile={hard}:{hard}")],
+            ),
+        );
+    }
+    let (soft, _) = soft_hard();
+    assert!(
+        soft >= n,
+        "this test needs {n} descriptors; the limit is {soft} (ulimit -n)"
+    );
+}
+
 fn open_fds(pid: u32) -> usize {
     std::fs::read_dir(format!("/proc/{pid}/fd"))
         .expect("fd dir")
@@ -177,9 +207,17 @@ fn a_client_that_never_reads_is_dropped_and_the_others_get_every_byte() {
     });
     let data = random_bytes(48 << 20, 9);
     server.feed(data.clone());
+    let started = Instant::now();
     let got = reader.join().expect("reader");
     assert_eq!(got.len(), data.len(), "{}", server.stderr_text());
     assert_eq!(sha256(&got), sha256(&data));
+    let rss = rss_kib(server.pid());
+    eprintln!(
+        "the fast client got {} MiB in {:?}; server RSS {rss} KiB",
+        got.len() >> 20,
+        started.elapsed()
+    );
+    assert!(rss < 64 * 1024, "the server holds {rss} KiB");
     let server = server.kill();
     let dropped = errors_of(&server.events, "fell_behind");
     assert_eq!(dropped.len(), 1, "{}", server.stderr);
@@ -263,6 +301,7 @@ fn clients_that_close_release_their_descriptors_while_stdin_stays_open() {
         server.wait_for_count("close", (batch + 1) * 100);
     }
     let fds = open_fds(server.pid());
+    eprintln!("{fds} descriptors open after {CYCLES} connect/close cycles");
     assert!(fds < 32, "{fds} descriptors open after {CYCLES} cycles");
     let mut s = connect(port);
     server.wait_for_count("accept", CYCLES + 1);
@@ -290,7 +329,8 @@ fn a_loop_turn_costs_the_same_with_thousands_of_idle_connections() {
     // Every idle connection has a deadline (--idle-timeout): finding the
     // soonest must not scan them all on every turn of the loop.
     const IDLE: usize = 5000;
-    const TRIPS: usize = 400;
+    const TRIPS: usize = 1000;
+    ensure_fds(IDLE as u64 + 100);
     let (mut server, port) = Proc::server(
         "listen",
         &["-k", "--echo", "--idle-timeout", "1h", "--backlog", "4096"],
@@ -300,6 +340,9 @@ fn a_loop_turn_costs_the_same_with_thousands_of_idle_connections() {
     server.wait_for_count("accept", IDLE + 1);
     let many = round_trips(port, TRIPS);
     let ratio = many.as_secs_f64() / few.as_secs_f64();
+    eprintln!(
+        "{TRIPS} round trips: {few:?} beside 1 connection, {many:?} beside {IDLE} (×{ratio:.2})"
+    );
     assert!(
         ratio < 5.0,
         "{TRIPS} round trips took {few:?} beside 1 connection and {many:?} beside {IDLE} idle ones (×{ratio:.1})"
@@ -336,6 +379,7 @@ fn thousands_of_quiet_http_clients_cost_little_memory() {
     // Each client has sent one request of 8 KiB and then waits: its
     // buffers must not stay allocated while it is quiet.
     const CLIENTS: usize = 4000;
+    ensure_fds(CLIENTS as u64 + 100);
     let (mut server, port) = Proc::server(
         "listen",
         &["-k", "-q", "--proto", "http", "--backlog", "4096"],
@@ -360,6 +404,7 @@ fn thousands_of_quiet_http_clients_cost_little_memory() {
     server.wait_for_count("accept", CLIENTS);
     let grown = rss_kib(server.pid()).saturating_sub(base);
     let per_client = grown * 1024 / CLIENTS as u64;
+    eprintln!("{CLIENTS} quiet clients: {grown} KiB, {per_client} bytes each");
     assert!(
         per_client < 4096,
         "{per_client} bytes of memory per quiet client ({grown} KiB for {CLIENTS})"
