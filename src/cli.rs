@@ -22,6 +22,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::addr::{Endpoint, parse_port};
 use crate::framing::{JsonFraming, Limits, Proto};
+use crate::trace::text::bytes;
 use crate::units::{parse_duration, parse_size};
 
 const EXIT_CODES: &str = "\
@@ -448,7 +449,8 @@ fn size_in(
     move |s| {
         let n = parse_size(s)?;
         if n < min || n > max {
-            return Err(format!("{s:?} is out of range: give {min} to {max} bytes"));
+            let (min, max) = (bytes(min as u64), bytes(max as u64));
+            return Err(format!("{s:?} is out of range: give {min} to {max}"));
         }
         Ok(n)
     }

@@ -410,3 +410,22 @@ fn thousands_of_quiet_http_clients_cost_little_memory() {
         "{per_client} bytes of memory per quiet client ({grown} KiB for {CLIENTS})"
     );
 }
+
+#[test]
+fn the_new_limits_reject_values_out_of_range() {
+    for args in [
+        ["listen", "--proto", "http", "--head-timeout", "0", "0"].as_slice(),
+        &["listen", "--head-timeout", "2h", "0"],
+        &["listen", "-k", "--max-lag", "1k", "0"],
+        &["listen", "-k", "--max-lag", "2G", "0"],
+        &["listen", "--max-lag", "4MiB", "0"],
+    ] {
+        let f = util::run("socklab", util::socklab(args));
+        assert_eq!(
+            f.code(),
+            2,
+            "{args:?} should be a usage error: {}",
+            f.stderr
+        );
+    }
+}

@@ -79,7 +79,9 @@ pub fn why(event: &Event) -> Option<&'static str> {
         Event::Sent { .. } => {
             "send() on UDP hands one whole datagram to the kernel; nothing tells us whether it arrives"
         }
-        Event::Timeout { .. } => "a deadline passed with nothing happening on the socket",
+        Event::Timeout { .. } => {
+            "a deadline passed: a program that waits on the network needs limits, or a silent or slow peer holds it (and its resources) forever"
+        }
         Event::Frame { .. } => {
             "TCP delivers a stream of bytes with no boundaries; the protocol says where each message ends, and the reader cuts it out of what it has buffered"
         }

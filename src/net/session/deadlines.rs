@@ -140,7 +140,7 @@ impl Session<'_> {
         };
         let millis = self.policy.head_timeout.unwrap_or_default().as_millis() as u64;
         let what =
-            "the request head did not arrive in time (--head-timeout, counted from its first byte)";
+            "the request head did not arrive in time: --head-timeout counts from its first byte";
         self.tracer
             .emit(self.side, Some(conn.id), Event::Timeout { what, millis });
         let cause = io::Error::new(

@@ -302,8 +302,9 @@ impl<'t> Session<'t> {
                 }
                 if conn.paused && conn.queued() < HIGH_WATER / 2 {
                     conn.paused = false;
-                    conn.more = true;
-                    self.more.push(token);
+                    if !std::mem::replace(&mut conn.more, true) {
+                        self.more.push(token);
+                    }
                 }
             }
         }
@@ -406,8 +407,7 @@ impl<'t> Session<'t> {
             conn.paused = true;
             return Ok(());
         }
-        if round == ReadRound::MoreLater && !conn.more {
-            conn.more = true;
+        if round == ReadRound::MoreLater && !std::mem::replace(&mut conn.more, true) {
             more.push(token);
         }
         Ok(())
