@@ -89,12 +89,18 @@ fn events_follow_the_flow_chart_on_both_sides() {
             "set_option",
             "bind",
             "listen",
-            "would_block",
             "accept",
             "read",
             "close",
             "exit",
         ],
+    );
+    // Where the first EAGAIN falls depends on whether the client connected
+    // before the server's first accept(): only that it happens is certain.
+    assert!(
+        server.steps().contains(&"would_block"),
+        "{:?}",
+        server.steps()
     );
     order(
         &client.steps(),
