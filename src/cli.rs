@@ -22,6 +22,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::addr::{Endpoint, parse_port};
 use crate::framing::{JsonFraming, Limits, Proto};
+use crate::trace::text::bytes;
 use crate::units::{parse_duration, parse_size};
 
 const EXIT_CODES: &str = "\
@@ -165,7 +166,7 @@ pub struct StreamArgs {
     /// Only receive; do not read stdin
     #[arg(long)]
     pub recv_only: bool,
-    /// Close a connection on which nothing was sent or received for DUR (e.g. 30s)
+    /// Close a connection on which nothing was sent or received for DUR (e.g. 30s); listen --proto http: 60s unless given
     #[arg(long, value_name = "DUR", value_parser = parse_duration)]
     pub idle_timeout: Option<Duration>,
     /// Accepted for netcat habits: sending FIN when stdin ends is already the default
@@ -234,6 +235,12 @@ pub struct ListenArgs {
     /// Length of the queue of finished handshakes waiting for accept()
     #[arg(long, value_name = "N", default_value_t = 128)]
     pub backlog: i32,
+    /// With --proto http: a request head (request line and headers) must arrive within DUR of its first byte, or the client gets 408 Request Timeout (1ms to 1h)
+    #[arg(long, value_name = "DUR", value_parser = duration_in(Duration::from_millis(1), Duration::from_secs(3600)), default_value = "10s")]
+    pub head_timeout: Duration,
+    /// With -k: a client that falls SIZE behind the fastest one in the broadcast of stdin (it is not reading) is dropped, so the others keep receiving (64k to 1G)
+    #[arg(long, value_name = "SIZE", requires = "keep_open", value_parser = size_in(64 << 10, 1 << 30), default_value = "4MiB")]
+    pub max_lag: usize,
     /// Accepted for netcat habits (`nc -l`): `listen` already listens
     #[arg(short = 'l', hide = true)]
     pub nc_listen: bool,
@@ -418,6 +425,35 @@ pub enum DemoKind {
 
 fn parse_endpoint(s: &str) -> Result<Endpoint, String> {
     s.parse()
+}
+
+/// A duration within `min..=max`, for `value_parser`.
+fn duration_in(
+    min: Duration,
+    max: Duration,
+) -> impl Fn(&str) -> Result<Duration, String> + Clone + Send + Sync + 'static {
+    move |s| {
+        let d = parse_duration(s)?;
+        if d < min || d > max {
+            return Err(format!("{s:?} is out of range: give {min:?} to {max:?}"));
+        }
+        Ok(d)
+    }
+}
+
+/// A size within `min..=max` bytes, for `value_parser`.
+fn size_in(
+    min: usize,
+    max: usize,
+) -> impl Fn(&str) -> Result<usize, String> + Clone + Send + Sync + 'static {
+    move |s| {
+        let n = parse_size(s)?;
+        if n < min || n > max {
+            let (min, max) = (bytes(min as u64), bytes(max as u64));
+            return Err(format!("{s:?} is out of range: give {min} to {max}"));
+        }
+        Ok(n)
+    }
 }
 
 #[cfg(test)]

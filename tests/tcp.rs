@@ -89,12 +89,18 @@ fn events_follow_the_flow_chart_on_both_sides() {
             "set_option",
             "bind",
             "listen",
-            "would_block",
             "accept",
             "read",
             "close",
             "exit",
         ],
+    );
+    // Where the first EAGAIN falls depends on whether the client connected
+    // before the server's first accept(): only that it happens is certain.
+    assert!(
+        server.steps().contains(&"would_block"),
+        "{:?}",
+        server.steps()
     );
     order(
         &client.steps(),
@@ -197,7 +203,9 @@ fn max_conns_refuses_the_extra_client_and_keeps_serving() {
     );
     assert!(second.find("peer_closed").is_some());
     first.write(b"still here\n");
-    server.wait_for("read");
+    // The read event is emitted before the bytes are written to stdout:
+    // wait for stdout itself, or a kill in between loses them.
+    server.wait_stdout(b"still here");
     drop(first);
     assert!(server.kill().stdout_text().contains("still here"));
 }

@@ -14,7 +14,7 @@ use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr};
 use std::rc::Rc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use mio::Token;
 use mio::net::TcpStream;
@@ -70,6 +70,12 @@ pub struct Conn {
     pub close_by: Option<Instant>,
     /// Largest write() (`relay --slice`): more is sent in several writes.
     pub max_write: usize,
+    /// Reading stopped because the write queue is full (see [`HIGH_WATER`]).
+    pub paused: bool,
+    /// Listed for another read without waiting for poll().
+    pub more: bool,
+    /// The deadline this connection has in the loop's timer heap, if any.
+    pub armed: Option<Instant>,
 }
 
 /// Stop reading from a socket while this many bytes wait to be written to it
@@ -77,6 +83,10 @@ pub struct Conn {
 pub const HIGH_WATER: usize = 1 << 20;
 /// Reads per readiness before giving other sockets a turn.
 const READS_PER_TURN: usize = 16;
+/// After an error of the peer's making (a bad frame, a request head too
+/// slow), how long to wait for its FIN before closing anyway: a "lingering
+/// close", as web servers do, so that our last words are not lost to a reset.
+pub const LINGER: Duration = Duration::from_secs(2);
 
 impl Conn {
     pub fn new(id: u64, side: Side, token: Token, stream: TcpStream, peer: SocketAddr) -> Conn {
@@ -97,6 +107,9 @@ impl Conn {
             failed: false,
             close_by: None,
             max_write: usize::MAX,
+            paused: false,
+            more: false,
+            armed: None,
         }
     }
 
@@ -125,6 +138,16 @@ impl Conn {
                 Sending::Done
             };
         }
+    }
+
+    /// Gives up on what the peer sends after an error it caused: what is
+    /// queued (an error reply) still goes out, then FIN; the rest of its bytes
+    /// are read and dropped until its FIN, or [`LINGER`] passes.
+    pub fn linger_close(&mut self) {
+        self.inbound = None;
+        self.failed = true;
+        self.finish_sending(true);
+        self.close_by = Some(Instant::now() + LINGER);
     }
 
     /// Whether our half is finished: FIN sent, or nothing more to send.
@@ -170,6 +193,11 @@ impl Conn {
                 Err(e) if interrupted(&e) => {}
                 Err(e) => return Err(NetError::new(Action::Write, self.peer, e)),
             }
+        }
+        // An idle connection keeps no buffer: a queue that once held many
+        // chunks would otherwise keep its capacity while the peer is quiet.
+        if self.queue.capacity() > 8 {
+            self.queue = VecDeque::new();
         }
         if self.sending == Sending::FinWhenFlushed {
             self.shutdown_write(t)?;

@@ -14,6 +14,7 @@
 //! `--from`/`--to`, each line is a message's body. raw, lines and xml pass
 //! what is typed through unchanged.
 
+mod head;
 mod inbound;
 mod outbound;
 
