@@ -225,6 +225,8 @@ fn echo_answers_every_client() {
 fn ipv6_loopback_works() {
     let mut server = Proc::socklab(&["listen", "--echo", "[::1]:0"]);
     let port = server.port();
+    // bind() comes before listen(): connecting in between is refused.
+    server.wait_for("listen");
     let mut c = Proc::socklab(&["connect", &format!("[::1]:{port}")]);
     c.write(b"six\n");
     c.close_stdin();
