@@ -515,10 +515,12 @@ impl<'t> Session<'t> {
 
     fn next_deadline(&self) -> Option<Duration> {
         let idle = self.policy.idle_timeout;
-        let deadlines = self
-            .conns
-            .values()
-            .flat_map(|c| [idle.map(|i| c.last_activity + i), c.close_by]);
+        let deadlines = self.conns.values().flat_map(|c| {
+            [
+                idle.and_then(|i| c.last_activity.checked_add(i)),
+                c.close_by,
+            ]
+        });
         let soonest = deadlines.flatten().min()?;
         Some(soonest.saturating_duration_since(Instant::now()))
     }
