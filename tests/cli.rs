@@ -257,13 +257,39 @@ fn the_largest_value_of_each_timer_runs_without_panicking() {
     let target = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
     let target = target.local_addr().expect("addr").to_string();
     let mut relay = util::Proc::socklab(&[
-        "relay", "--udp", "--delay", "1m±1m", "--udp-idle", "24h", "0", &target,
+        "relay",
+        "--udp",
+        "--delay",
+        "1m±1m",
+        "--udp-idle",
+        "24h",
+        "0",
+        &target,
     ]);
     let relay_port = relay.port();
     let client = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
-    client.send_to(b"x", ("127.0.0.1", relay_port)).expect("send");
+    client
+        .send_to(b"x", ("127.0.0.1", relay_port))
+        .expect("send");
     let held = relay.wait_for("relay");
-    assert!(held["millis"].as_u64().is_some_and(|ms| ms <= 120_000), "{held}");
+    assert!(
+        held["millis"].as_u64().is_some_and(|ms| ms <= 120_000),
+        "{held}"
+    );
     let f = relay.kill();
     assert!(!f.stderr.contains("panicked"), "{}", f.stderr);
+}
+
+#[test]
+fn an_event_file_that_cannot_be_written_is_reported_once() {
+    let mut cmd = Command::new(util::bin());
+    cmd.args(["-q", "--events", "/dev/full", "demo"]);
+    let f = util::run("demo --events /dev/full", cmd);
+    assert_eq!(f.code(), 0, "the data path carries on: {}", f.stderr);
+    assert_eq!(
+        f.stderr.matches("cannot write events to /dev/full").count(),
+        1,
+        "{}",
+        f.stderr
+    );
 }
