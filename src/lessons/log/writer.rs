@@ -424,6 +424,19 @@ mod tests {
     }
 
     #[test]
+    fn a_sessions_directory_that_is_a_link_is_followed() {
+        // The state directory is the learner's to arrange (another disk...).
+        let dir = tempfile::tempdir().expect("tempdir");
+        let elsewhere = dir.path().join("elsewhere");
+        std::fs::create_dir(&elsewhere).expect("dir");
+        std::os::unix::fs::symlink(&elsewhere, dir.path().join("sessions")).expect("symlink");
+        let mut t = tracer(&dir.path().join("sessions/x.jsonl"), CAP);
+        t.emit(Side::Server, None, Event::Note { text: "here" });
+        drop(t);
+        assert_eq!(lines(&elsewhere.join("x.jsonl")).len(), 1);
+    }
+
+    #[test]
     fn a_symbolic_link_is_not_written_through() {
         let dir = tempfile::tempdir().expect("tempdir");
         let target = dir.path().join("elsewhere");
