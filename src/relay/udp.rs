@@ -119,7 +119,11 @@ impl<'t> UdpRelay<'t> {
 
     fn next_wakeup(&self) -> Option<Instant> {
         let timer = self.timers.peek().map(|Reverse(d)| d.at);
-        let expiry = self.sessions.values().map(|s| s.last + self.idle).min();
+        let expiry = self
+            .sessions
+            .values()
+            .filter_map(|s| s.last.checked_add(self.idle))
+            .min();
         [timer, expiry].into_iter().flatten().min()
     }
 
@@ -358,7 +362,7 @@ impl<'t> UdpRelay<'t> {
         let old: Vec<SocketAddr> = self
             .sessions
             .iter()
-            .filter(|(_, s)| now >= s.last + self.idle)
+            .filter(|(_, s)| now.saturating_duration_since(s.last) >= self.idle)
             .map(|(c, _)| *c)
             .collect();
         for client in old {

@@ -8,7 +8,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
@@ -35,6 +35,10 @@ pub struct JsonSink {
     out: Box<dyn Write>,
     level: Level,
     line: Vec<u8>,
+    /// The file behind `out` (`--events FILE`), named if a write fails.
+    path: Option<PathBuf>,
+    /// A write to `path` failed and was reported: the file gets no more.
+    failed: bool,
 }
 
 impl JsonSink {
@@ -43,13 +47,18 @@ impl JsonSink {
             out,
             level,
             line: Vec::with_capacity(512),
+            path: None,
+            failed: false,
         }
     }
 
     /// Appends to `path`, creating it if needed.
     pub fn append_to(path: &Path, level: Level) -> io::Result<JsonSink> {
         let file: File = OpenOptions::new().create(true).append(true).open(path)?;
-        Ok(JsonSink::new(Box::new(file), level))
+        Ok(JsonSink {
+            path: Some(path.to_path_buf()),
+            ..JsonSink::new(Box::new(file), level)
+        })
     }
 }
 
@@ -79,10 +88,23 @@ impl Sink for JsonSink {
     }
 
     fn record(&mut self, rec: &Record) -> io::Result<()> {
+        if self.failed {
+            return Ok(());
+        }
         self.line.clear();
         write_line(rec, &mut self.line)?;
         self.line.push(b'\n');
-        self.out.write_all(&self.line)
+        let written = self.out.write_all(&self.line);
+        // A lost event file must not go unnoticed, nor stop the data path:
+        // say so once, in plain words, and stop writing there.
+        if let (Err(e), Some(path)) = (&written, &self.path) {
+            self.failed = true;
+            eprintln!(
+                "socklab: cannot write events to {}: {e}; the events from here on are not in that file (the command carries on)",
+                path.display()
+            );
+        }
+        written
     }
 }
 

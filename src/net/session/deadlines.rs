@@ -65,10 +65,10 @@ fn deadline(policy: &Policy, c: &Conn) -> Option<(Instant, Due)> {
     let head = policy
         .head_timeout
         .zip(c.inbound.as_ref().and_then(Inbound::head_since))
-        .map(|(limit, since)| (since + limit, Due::Head));
+        .and_then(|(limit, since)| Some((since.checked_add(limit)?, Due::Head)));
     let idle = policy
         .idle_timeout
-        .map(|limit| (c.last_activity + limit, Due::Idle));
+        .and_then(|limit| Some((c.last_activity.checked_add(limit)?, Due::Idle)));
     let linger = c.close_by.map(|at| (at, Due::Linger));
     [linger, head, idle]
         .into_iter()
