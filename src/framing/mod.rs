@@ -253,8 +253,9 @@ impl FrameError {
         );
         let all = crate::trace::escape::preview(&self.context, usize::MAX);
         // The preview is quoted: the caret goes under the first character
-        // after the quote and everything before the position.
-        let col = before.chars().count() - 1;
+        // after the quote and everything before the position, counted in
+        // terminal columns (a Chinese character takes two).
+        let col = crate::trace::wrap::columns(&before).saturating_sub(1);
         format!("{all}\n{}^", " ".repeat(col))
     }
 }

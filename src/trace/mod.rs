@@ -13,6 +13,7 @@ pub mod explain;
 pub mod hexdump;
 pub mod json;
 pub mod text;
+pub mod wrap;
 
 use std::io;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};

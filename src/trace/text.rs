@@ -20,6 +20,7 @@ use colored::{ColoredString, Colorize};
 use super::escape::preview;
 use super::event::{Event, Level, Side};
 use super::explain::why;
+use super::wrap::{columns, wrap};
 use super::{Record, Sink};
 
 /// Reads and writes narrated one by one per connection before summarising.
@@ -494,41 +495,12 @@ fn millis_text(ms: u64) -> String {
     }
 }
 
-/// Pads a styled cell to `width` visible characters.
+/// Pads a styled cell to `width` terminal columns.
 fn pad(styled: &ColoredString, plain: &str, width: usize) -> String {
-    let len = plain.chars().count();
-    format!("{styled}{}", " ".repeat(width.saturating_sub(len)))
-}
-
-/// Splits `text` into lines of at most `width` characters, breaking at spaces
-/// where it can; lines after the first are indented by two spaces.
-fn wrap(text: &str, width: usize) -> Vec<String> {
-    let width = width.max(12);
-    let mut lines: Vec<String> = Vec::new();
-    let mut line = String::new();
-    let limit = |lines: &Vec<String>| if lines.is_empty() { width } else { width - 2 };
-    for word in text.split(' ') {
-        let fits = line.chars().count() + 1 + word.chars().count() <= limit(&lines);
-        if !line.is_empty() && !fits {
-            lines.push(std::mem::take(&mut line));
-        }
-        if !line.is_empty() {
-            line.push(' ');
-        }
-        line.push_str(word);
-        while line.chars().count() > limit(&lines) {
-            let cut: String = line.chars().take(limit(&lines)).collect();
-            line = line.chars().skip(cut.chars().count()).collect();
-            lines.push(cut);
-        }
-    }
-    if !line.is_empty() || lines.is_empty() {
-        lines.push(line);
-    }
-    for l in lines.iter_mut().skip(1) {
-        l.insert_str(0, "  ");
-    }
-    lines
+    format!(
+        "{styled}{}",
+        " ".repeat(width.saturating_sub(columns(plain)))
+    )
 }
 
 /// Gives `piece` the same colour and style as `like`.
@@ -549,14 +521,5 @@ mod tests {
         assert_eq!(bytes(6), "6 bytes");
         assert_eq!(bytes(1536), "1.5 KiB");
         assert_eq!(bytes(16 * 1024 * 1024), "16.0 MiB");
-    }
-
-    #[test]
-    fn wrap_breaks_at_spaces_and_splits_long_words() {
-        assert_eq!(wrap("aaa bbb ccc ddd", 12), vec!["aaa bbb ccc", "  ddd"]);
-        assert_eq!(
-            wrap("abcdefghijklmnopqrstuvwxyz", 12),
-            vec!["abcdefghijkl", "  mnopqrstuv", "  wxyz"]
-        );
     }
 }
