@@ -204,7 +204,7 @@ fn report(tracer: &mut Tracer, side: Side, err: &anyhow::Error) -> u8 {
                 None,
                 Event::Error {
                     kind: "error",
-                    message: &message,
+                    message: (&message).into(),
                     why: "",
                     next: "",
                     errno: None,
@@ -252,7 +252,9 @@ pub fn tracer_for(
         tracer.add(Box::new(sink));
     }
     if out.json {
-        tracer.add(Box::new(JsonSink::new(Box::new(io::stderr()), detail)));
+        let sink =
+            JsonSink::new(Box::new(io::stderr()), detail).on_terminal(io::stderr().is_terminal());
+        tracer.add(Box::new(sink));
     } else {
         let level = if out.quiet { Level::Error } else { detail };
         tracer.add(Box::new(TextSink::new(

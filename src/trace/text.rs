@@ -10,6 +10,12 @@
 //! Two layouts: lines (the default), and two columns, server on the left and
 //! client on the right, which `socklab demo udp` uses to put both sides of a
 //! conversation next to each other.
+//!
+//! Text from a peer arrives as [`Untrusted`](super::Untrusted) and is escaped
+//! when it is formatted; as a second line of defence every line the sink
+//! writes is escaped once more, so the only escape sequences that reach the
+//! terminal are the colours the sink adds itself, whatever a future event
+//! carries.
 
 use std::collections::{HashMap, HashSet};
 use std::io::{self, Write};
@@ -17,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use colored::{ColoredString, Colorize};
 
-use super::escape::preview;
+use super::escape::{self, preview};
 use super::event::{Event, Level, Side};
 use super::explain::why;
 use super::wrap::{columns, wrap};
@@ -141,6 +147,9 @@ impl TextSink {
         pre: &[String],
         extra: Vec<ColoredString>,
     ) -> io::Result<()> {
+        let main = escaped(main);
+        let pre: Vec<String> = pre.iter().map(|l| escape::line(l).into_owned()).collect();
+        let extra: Vec<ColoredString> = extra.into_iter().map(escaped).collect();
         let mut text = String::new();
         match self.layout {
             Layout::Lines => {
@@ -163,7 +172,7 @@ impl TextSink {
                     text.push_str(&format!("{:INDENT$}{}\n", "", restyle(&main, &piece)));
                 }
                 // Preformatted (a caret under an offending byte): never wrapped.
-                for line in pre {
+                for line in &pre {
                     text.push_str(&format!("{:INDENT$}  {line}\n", ""));
                 }
                 for line in extra {
@@ -234,7 +243,7 @@ impl Sink for TextSink {
                 ..
             } => {
                 if let Some(pointer) = pointer {
-                    pre.extend(pointer.lines().map(str::to_string));
+                    pre.extend(pointer.lines().map(|l| l.to_string()));
                 }
                 if !why.is_empty() {
                     extra.push(format!("why:  {why}").normal());
@@ -503,6 +512,14 @@ fn pad(styled: &ColoredString, plain: &str, width: usize) -> String {
     )
 }
 
+/// The same styled text with every dangerous character escaped.
+fn escaped(styled: ColoredString) -> ColoredString {
+    match escape::line(&styled.input) {
+        std::borrow::Cow::Borrowed(_) => styled,
+        std::borrow::Cow::Owned(safe) => restyle(&styled, &safe),
+    }
+}
+
 /// Gives `piece` the same colour and style as `like`.
 fn restyle(like: &ColoredString, piece: &str) -> ColoredString {
     let mut s = ColoredString::from(piece);
@@ -515,6 +532,60 @@ fn restyle(like: &ColoredString, piece: &str) -> ColoredString {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn record(sink: &mut TextSink, event: &Event) {
+        let rec = Record {
+            ts_us: 0,
+            elapsed: Duration::ZERO,
+            pid: 1,
+            command: "listen",
+            side: Side::Server,
+            conn: Some(1),
+            event,
+        };
+        sink.record(&rec).expect("writes to a sink");
+    }
+
+    /// A writer whose bytes the test can read afterwards.
+    #[derive(Clone, Default)]
+    struct Shared(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
+
+    impl Write for Shared {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0.borrow_mut().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_sink_escapes_whatever_an_event_carries() {
+        let out = Shared::default();
+        let mut sink = TextSink::new(Box::new(out.clone()), Level::Data, Layout::Lines);
+        // Plain &str fields, not Untrusted: the sink's own escaping is what
+        // keeps these off the terminal.
+        record(
+            &mut sink,
+            &Event::Note {
+                text: "a\x1b[2Jb\u{202e}c\nd",
+            },
+        );
+        record(
+            &mut sink,
+            &Event::Answer {
+                question: "q",
+                value: "\u{9b}31m",
+            },
+        );
+        let text = String::from_utf8(out.0.borrow().clone()).expect("UTF-8");
+        assert!(text.contains("a\\x1b[2Jb\\u{202e}c\\nd"), "{text}");
+        assert!(text.contains("answered q: \\u{9b}31m"), "{text}");
+        assert!(
+            !text.contains("\x1b[2J") && !text.contains('\u{202e}') && !text.contains('\u{9b}')
+        );
+    }
 
     #[test]
     fn sizes_read_like_a_person_wrote_them() {
