@@ -19,6 +19,7 @@ pub mod lines;
 pub mod message;
 pub mod raw;
 pub mod reader;
+pub mod summary;
 pub mod xml;
 
 use std::fmt;
@@ -139,7 +140,7 @@ impl Frame {
                     crate::trace::escape::preview(text, 60)
                 )
             }
-            Content::Json(v) => v.to_string(),
+            Content::Json(v) => summary::json(v, &self.wire),
             Content::Http(m) => m.summary(),
             Content::Xml(s) => s.summary(),
         }

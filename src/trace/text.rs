@@ -532,6 +532,9 @@ fn restyle(like: &ColoredString, piece: &str) -> ColoredString {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::framing::{FrameReader, JsonFraming, Limits, Proto, Role, codec};
+    use crate::trace::{Data, Untrusted};
+    use std::time::Instant;
 
     fn record(sink: &mut TextSink, event: &Event) {
         let rec = Record {
@@ -544,6 +547,61 @@ mod tests {
             event,
         };
         sink.record(&rec).expect("writes to a sink");
+    }
+
+    /// Cuts a one-line JSON message with a body of `len` bytes, then times
+    /// narrating it (the frame line and the message line): the fastest of
+    /// five, since a shared machine only ever adds time.
+    fn narrate_json_message(len: usize) -> Duration {
+        let body = "x".repeat(len);
+        let wire = format!(
+            "{}\n",
+            serde_json::json!({"from": "a", "to": "b", "body": body})
+        );
+        let limits = Limits {
+            max_frame: 4 << 20,
+            ..Limits::default()
+        };
+        let mut reader = FrameReader::new(
+            codec(Proto::Json, JsonFraming::Newline, Role::Server),
+            limits,
+        );
+        reader.push(wire.as_bytes());
+        let frame = reader.next_frame().expect("valid").expect("whole");
+        let mut sink = TextSink::new(Box::new(io::sink()), Level::Data, Layout::Lines);
+        let mut fastest = Duration::MAX;
+        for _ in 0..5 {
+            let start = Instant::now();
+            let text = frame.summary();
+            let ev = Event::Frame {
+                proto: "json",
+                number: 1,
+                n: frame.wire.len(),
+                text: Untrusted::new(&text),
+                data: Data(&frame.wire),
+            };
+            record(&mut sink, &ev);
+            let ev = Event::Message {
+                from: "a".into(),
+                to: "b".into(),
+                body: Untrusted::new(&body),
+            };
+            record(&mut sink, &ev);
+            fastest = fastest.min(start.elapsed());
+        }
+        fastest
+    }
+
+    #[test]
+    fn narrating_a_megabyte_frame_costs_what_a_kilobyte_one_does() {
+        let small = narrate_json_message(1_000);
+        let big = narrate_json_message(1 << 20);
+        // Both show the same bounded summary; rendering the whole megabyte
+        // (as before) cost thousands of times more.
+        assert!(
+            big < small * 10,
+            "a 1 MiB frame took {big:?} to narrate, a 1 KB one {small:?}"
+        );
     }
 
     /// A writer whose bytes the test can read afterwards.
