@@ -179,7 +179,9 @@ fn run_lessons(cli: &Cli, state: &lessons::progress::State) -> u8 {
             (Some(Silent(code)), _) => *code,
             (_, Some(usage)) => usage.print(),
             _ => {
-                eprintln!("error: {err:#}");
+                // The chain may quote a file (a damaged progress file, a
+                // session log): escaped like everything else shown.
+                eprintln!("error: {}", trace::escape::line(&format!("{err:#}")));
                 EXIT_FAILURE
             }
         },

@@ -100,7 +100,9 @@ impl State {
         match self.load() {
             Ok(p) => p.current.map(|id| self.log_path(&id)),
             Err(e) => {
-                eprintln!("socklab: lesson logging is off: {e:#}");
+                // The error may quote the damaged file.
+                let e = crate::trace::escape::line(&format!("{e:#}")).into_owned();
+                eprintln!("socklab: lesson logging is off: {e}");
                 None
             }
         }
