@@ -180,7 +180,9 @@ fn run_lessons(cli: &Cli, state: &lessons::progress::State) -> u8 {
             (Some(Silent(code)), _) => *code,
             (_, Some(usage)) => usage.print(),
             _ => {
-                eprintln!("error: {err:#}");
+                // The chain may quote a file (a damaged progress file, a
+                // session log): escaped like everything else shown.
+                eprintln!("error: {}", trace::escape::line(&format!("{err:#}")));
                 EXIT_FAILURE
             }
         },
@@ -205,7 +207,7 @@ fn report(tracer: &mut Tracer, side: Side, err: &anyhow::Error) -> u8 {
                 None,
                 Event::Error {
                     kind: "error",
-                    message: &message,
+                    message: (&message).into(),
                     why: "",
                     next: "",
                     errno: None,
@@ -264,7 +266,9 @@ pub fn tracer_for(
         }
     }
     if out.json {
-        tracer.add(Box::new(JsonSink::new(Box::new(io::stderr()), detail)));
+        let sink =
+            JsonSink::new(Box::new(io::stderr()), detail).on_terminal(io::stderr().is_terminal());
+        tracer.add(Box::new(sink));
     } else {
         let level = if out.quiet { Level::Error } else { detail };
         tracer.add(Box::new(TextSink::new(

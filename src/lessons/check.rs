@@ -35,6 +35,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::trace::escape;
+
 /// Who performs a step: the JSON `side` of its events.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -390,7 +392,8 @@ fn try_fill(template: &str, bindings: &HashMap<String, Bound>, events: &[Value])
 }
 
 /// Like [`try_fill`], for text shown to a person: an unresolved reference
-/// becomes its default (`{listening.addr.port|5288}`) or `…`.
+/// becomes its default (`{listening.addr.port|5288}`) or `…`. What comes
+/// from the log is escaped: an event may quote a peer.
 fn fill(template: &str, bindings: &HashMap<String, Bound>, events: &[Value]) -> String {
     let mut out = String::new();
     let mut rest = template;
@@ -400,10 +403,10 @@ fn fill(template: &str, bindings: &HashMap<String, Bound>, events: &[Value]) -> 
         };
         out.push_str(&rest[..open]);
         let (reference, default) = split_default(&rest[open + 1..close]);
-        out.push_str(
-            &resolve(reference, bindings, events)
-                .unwrap_or_else(|| default.unwrap_or("…").to_string()),
-        );
+        match resolve(reference, bindings, events) {
+            Some(value) => out.push_str(&escape::line(&value)),
+            None => out.push_str(default.unwrap_or("…")),
+        }
         rest = &rest[close + 1..];
     }
     out.push_str(rest);
@@ -440,7 +443,8 @@ fn stuck_advice(
             e["step"] == "answer" && question.is_some_and(|q| e["question"] == q.as_str())
         });
         if let Some(answer) = last.and_then(|e| e["value"].as_str()) {
-            advice.push_str(&format!(" (Your answer so far: {answer:?}.)"));
+            let answer = escape::line(answer);
+            advice.push_str(&format!(" (Your answer so far: \"{answer}\".)"));
         }
     }
     if exhausted {
@@ -580,6 +584,25 @@ mod tests {
         assert!(v.passed());
         assert_eq!(v.fill("{burst.count} from {burst.from}"), "3 from a:1");
         assert!(!evaluate(&[s], None, &events[..3]).passed());
+    }
+
+    #[test]
+    fn what_the_log_quotes_is_shown_escaped() {
+        let hostile = "\u{1b}]52;c;AAAA\u{7}\u{202e}";
+        let events = vec![
+            json!({"side": "server", "step": "message", "body": hostile}),
+            json!({"side": "learner", "step": "answer", "question": "q", "value": hostile}),
+        ];
+        let bindings = HashMap::from([("m".to_string(), Bound::Event { index: 0, count: 1 })]);
+        let shown = "\\x1b]52;c;AAAA\\x07\\u{202e}";
+        assert_eq!(
+            fill("got {m.body}", &bindings, &events),
+            format!("got {shown}")
+        );
+        let ask = step("answered", Who::Learner, "answer", &[("question", "q")]);
+        let advice = stuck_advice(&ask, &bindings, &events, false);
+        assert!(advice.contains(shown), "{advice}");
+        assert!(!advice.contains('\u{1b}'), "{advice}");
     }
 
     #[test]

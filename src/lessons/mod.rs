@@ -233,8 +233,10 @@ fn check(state: &State, progress: &mut Progress, color: bool) -> anyhow::Result<
                 } else {
                     "worth a second look"
                 };
+                // Both come from the session log, which may quote a peer.
+                let said = crate::trace::escape::line(said);
                 text.push_str(&format!(
-                    "\nYou predicted {said:?}; the log shows {truth:?}: {verdict_word}.\n"
+                    "\nYou predicted \"{said}\"; the log shows \"{truth}\": {verdict_word}.\n"
                 ));
             }
         }

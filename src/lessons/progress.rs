@@ -137,7 +137,9 @@ impl State {
         let current = match self.load() {
             Ok(p) => p.current?,
             Err(e) => {
-                eprintln!("socklab: lesson logging is off: {e:#}");
+                // The error may quote the damaged file.
+                let e = crate::trace::escape::line(&format!("{e:#}")).into_owned();
+                eprintln!("socklab: lesson logging is off: {e}");
                 return None;
             }
         };

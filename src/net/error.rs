@@ -43,7 +43,7 @@ impl NetError {
             conn,
             Event::Error {
                 kind: ex.kind,
-                message,
+                message: message.into(),
                 why: &ex.why,
                 next: &ex.next,
                 errno: self.source.raw_os_error(),

@@ -210,7 +210,7 @@ impl Inbound {
             proto,
             number: self.frames,
             n: frame.wire.len(),
-            text: &text,
+            text: (&text).into(),
             data: Data(&frame.wire),
         };
         t.emit(side, conn, ev);
@@ -220,9 +220,9 @@ impl Inbound {
                 side,
                 conn,
                 Event::Message {
-                    from: &m.from,
-                    to: &m.to,
-                    body: &m.body,
+                    from: (&m.from).into(),
+                    to: (&m.to).into(),
+                    body: (&m.body).into(),
                 },
             );
         }
