@@ -14,6 +14,7 @@
 //! [`udp`] and [`tcp`] are the two event loops.
 
 pub mod fate;
+pub mod limits;
 pub mod tcp;
 pub mod udp;
 

@@ -1,11 +1,16 @@
 //! `socklab relay`: deterministic impairment of UDP, intact TCP streams
-//! however they are cut, many peers at once, and clear refusals.
+//! however they are cut, many peers at once, clear refusals, and a relay
+//! that stays up and bounded when pushed (floods, no file descriptors left,
+//! peers that reset).
 //!
 //! One test binary, one file per theme; the helpers every theme uses are here.
 
 #[path = "../util/mod.rs"]
 mod util;
 
+mod bounds;
+mod descriptors;
+mod reset;
 mod tcp;
 mod udp;
 
@@ -32,4 +37,13 @@ fn relay_from(build: impl Fn(&[&str]) -> Command, target: u16, extra: &[&str]) -
         r.wait_for("listen");
     }
     (r, port)
+}
+
+/// Whether some relay event says `text` in its fate or note.
+fn narrated(events: &[serde_json::Value], text: &str) -> bool {
+    events.iter().any(|e| {
+        [&e["fate"], &e["text"]]
+            .iter()
+            .any(|v| v.as_str().is_some_and(|s| s.contains(text)))
+    })
 }
