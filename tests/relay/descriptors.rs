@@ -4,7 +4,7 @@
 //! for issue item 14, run under a deliberately low limit.
 
 use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::net::{TcpStream, UdpSocket};
 use std::process::Command;
 
 use crate::util::{self, DEADLINE, Proc};
@@ -20,6 +20,47 @@ fn limited(n: u32) -> impl Fn(&[&str]) -> Command {
             .args(args);
         cmd
     }
+}
+
+/// Sends `text` from `peer` through the relay and waits for its echo
+/// (skipping older replies).
+fn echoed(peer: &UdpSocket, port: u16, text: &str) -> bool {
+    peer.set_read_timeout(Some(DEADLINE)).expect("timeout");
+    peer.send_to(text.as_bytes(), ("127.0.0.1", port))
+        .expect("send");
+    let mut buf = [0u8; 64];
+    while let Ok(n) = peer.recv(&mut buf) {
+        if &buf[..n] == text.as_bytes() {
+            return true;
+        }
+    }
+    false
+}
+
+#[test]
+fn a_udp_relay_out_of_descriptors_refuses_new_sessions_and_keeps_the_rest() {
+    let (_echo, echo_port) = Proc::server("recv", &["--echo"]);
+    let (mut relay, port) = relay_from(limited(16), echo_port, &["--udp", "--udp-idle", "1s"]);
+    let peers: Vec<UdpSocket> = (0..24)
+        .map(|_| UdpSocket::bind("127.0.0.1:0").expect("bind"))
+        .collect();
+    for p in &peers {
+        p.send_to(b"hello", ("127.0.0.1", port)).expect("send");
+    }
+    relay.wait_until("a refused session", |evs| {
+        narrated(evs, "no socket for a new session")
+    });
+    // The sessions that did open still work.
+    assert!(echoed(&peers[0], port, "still here"));
+    // Once the idle sessions expire, a refused peer gets a session.
+    relay.wait_until("sessions expiring", |evs| {
+        narrated(evs, "without datagrams (--udp-idle)")
+    });
+    assert!(
+        echoed(&peers[23], port, "my turn"),
+        "{}",
+        relay.stderr_text()
+    );
 }
 
 #[test]

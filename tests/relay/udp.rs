@@ -112,3 +112,43 @@ fn many_udp_peers_each_get_their_own_replies() {
         "{answers:?}"
     );
 }
+
+#[test]
+fn empty_and_largest_datagrams_pass_and_an_unreachable_target_is_narrated() {
+    let echo = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    let echo_port = echo.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        let mut buf = vec![0; 65_536];
+        while let Ok((n, from)) = echo.recv_from(&mut buf) {
+            let _ = echo.send_to(&buf[..n], from);
+        }
+    });
+    let (_relay, port) = relay(echo_port, &["--udp", "-q"]);
+    let peer = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    peer.set_read_timeout(Some(util::DEADLINE))
+        .expect("timeout");
+    let mut buf = vec![0; 65_536];
+    // 65,507 bytes: 65,535 minus the IPv4 and UDP headers, the most one
+    // datagram can carry.
+    for size in [0, 1, 65_507] {
+        let data = util::random_bytes(size, size as u64);
+        peer.send_to(&data, ("127.0.0.1", port)).expect("send");
+        let n = peer.recv(&mut buf).expect("the echo comes back");
+        assert_eq!(&buf[..n], &data[..], "a {size}-byte datagram, whole");
+    }
+
+    // Nobody listens on the target: the kernel answers with ICMP, which a
+    // connected session socket reports as ECONNREFUSED. The relay says so
+    // and stays up for the next datagram.
+    let gone = util::free_udp_port();
+    let (mut lost, port) = relay(gone, &["--udp"]);
+    for round in 1..=2 {
+        peer.send_to(b"anyone?", ("127.0.0.1", port)).expect("send");
+        lost.wait_until("the unreachable port, narrated", |evs| {
+            evs.iter()
+                .filter(|e| e["kind"] == "port_unreachable")
+                .count()
+                >= round
+        });
+    }
+}

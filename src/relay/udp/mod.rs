@@ -1,53 +1,41 @@
 //! The UDP relay: one listening socket facing the clients, and for each
-//! client address a session with its own socket connected to the target, so
-//! that replies find their way back to the right client. Sessions that stay
-//! silent longer than `--udp-idle` are forgotten.
+//! client address a session ([`sessions`]) with its own socket connected to
+//! the target, so that replies find their way back to the right client.
 //!
 //! Each datagram's fate (dropped, duplicated, held back to be reordered,
 //! delayed) comes from [`Impairment::fate`], a pure function of the seed, the
-//! direction and the datagram's number. Delayed datagrams wait in a timer
-//! heap that sets poll()'s timeout; nothing sleeps.
+//! direction and the datagram's number. Delayed datagrams wait in a bounded
+//! queue ([`queue`]) whose soonest entry sets poll()'s timeout; nothing
+//! sleeps. Whatever the relay cannot hold or serve (a full delay queue, a
+//! client with no session) is dropped, as UDP allows, and every drop is
+//! narrated and counted.
+//!
+//! Every turn of the loop reads at most [`DATAGRAMS_PER_TURN`] datagrams
+//! from each ready socket, so a flood on one socket can starve neither the
+//! other sessions nor the timers.
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+mod queue;
+mod sessions;
+
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use mio::net::UdpSocket;
 use mio::{Events, Interest, Poll, Token};
 
-use super::fate::{Dir, Fate, Impairment};
-use crate::net::error::{NetContext, NetError};
-use crate::net::socket::connect_udp;
+use super::fate::{Dir, Fate, Impairment, deadline};
+use super::limits::{DATAGRAMS_PER_TURN, UDP_SESSIONS};
+use crate::net::error::NetError;
 use crate::net::{interrupted, would_block};
 use crate::trace::explain::Action;
 use crate::trace::{Event, Side, Tracer};
+use queue::DelayQueue;
+use sessions::{Refusal, Sessions};
 
 const LISTENER: Token = Token(0);
 /// A held (reordered) datagram goes out at the latest this long after it
 /// came, even if no other datagram follows it.
 const HOLD_MAX: Duration = Duration::from_millis(100);
-
-struct Session {
-    upstream: UdpSocket,
-    token: Token,
-    last: Instant,
-    /// Datagrams seen per direction (their numbers start at 1).
-    counts: [u64; 2],
-    /// A datagram held back to be sent after the next one, per direction.
-    held: [Option<(u64, Vec<u8>, u8)>; 2],
-}
-
-/// A datagram waiting for its time.
-#[derive(PartialEq, Eq, PartialOrd, Ord)]
-struct Due {
-    at: Instant,
-    seq: u64,
-    client: SocketAddr,
-    dir: u8,
-    /// `None`: release whatever is held in that direction.
-    data: Option<Vec<u8>>,
-}
 
 pub struct UdpRelay<'t> {
     t: &'t mut Tracer,
@@ -56,11 +44,11 @@ pub struct UdpRelay<'t> {
     target: SocketAddr,
     impairment: Impairment,
     idle: Duration,
-    sessions: HashMap<SocketAddr, Session>,
-    clients: HashMap<Token, SocketAddr>,
-    next_token: usize,
-    timers: BinaryHeap<Reverse<Due>>,
-    seq: u64,
+    sessions: Sessions,
+    queue: DelayQueue,
+    /// Sockets that still had datagrams when their turn ended: readiness is
+    /// edge-triggered, so they are read again next turn without waiting.
+    more: Vec<Token>,
     buf: Vec<u8>,
 }
 
@@ -82,102 +70,127 @@ impl<'t> UdpRelay<'t> {
             target,
             impairment,
             idle,
-            sessions: HashMap::new(),
-            clients: HashMap::new(),
-            next_token: 1,
-            timers: BinaryHeap::new(),
-            seq: 0,
+            sessions: Sessions::new(idle, UDP_SESSIONS),
+            queue: DelayQueue::default(),
+            more: Vec::new(),
+            // The largest UDP payload is 65,507 bytes over IPv4 and 65,527
+            // over IPv6: every datagram fits whole.
             buf: vec![0; 65_536],
         })
     }
 
     /// Relays until stopped (Ctrl-C).
     pub fn run(mut self) -> anyhow::Result<()> {
-        let mut events = Events::with_capacity(64);
+        let mut events = Events::with_capacity(256);
         loop {
-            let timeout = self
-                .next_wakeup()
-                .map(|at| at.saturating_duration_since(Instant::now()));
+            let timeout = if self.more.is_empty() {
+                self.next_wakeup()
+                    .map(|at| at.saturating_duration_since(Instant::now()))
+            } else {
+                Some(Duration::ZERO)
+            };
             if let Err(e) = self.poll.poll(&mut events, timeout) {
                 if interrupted(&e) {
                     continue;
                 }
                 return Err(e.into());
             }
-            let tokens: Vec<Token> = events.iter().map(|e| e.token()).collect();
+            let mut tokens = std::mem::take(&mut self.more);
+            tokens.extend(events.iter().map(|e| e.token()));
+            tokens.sort_unstable();
+            tokens.dedup();
             for token in tokens {
                 if token == LISTENER {
-                    self.receive_from_clients()?;
-                } else if let Some(client) = self.clients.get(&token).copied() {
-                    self.receive_from_target(client);
+                    self.receive_from_clients();
+                } else if let Some(client) = self.sessions.client_of(token) {
+                    self.receive_from_target(token, client);
                 }
             }
             self.fire_timers();
-            self.expire_sessions();
+            let now = Instant::now();
+            self.sessions.expire(self.t, self.poll.registry(), now);
         }
     }
 
     fn next_wakeup(&self) -> Option<Instant> {
-        let timer = self.timers.peek().map(|Reverse(d)| d.at);
-        let expiry = self.sessions.values().map(|s| s.last + self.idle).min();
-        [timer, expiry].into_iter().flatten().min()
+        [self.queue.next(), self.sessions.next_expiry()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
-    fn receive_from_clients(&mut self) -> anyhow::Result<()> {
-        loop {
+    fn receive_from_clients(&mut self) {
+        for _ in 0..DATAGRAMS_PER_TURN {
             match self.listener.recv_from(&mut self.buf) {
                 Ok((n, client)) => {
-                    let data = self.buf[..n].to_vec();
-                    if !self.sessions.contains_key(&client) {
-                        self.open_session(client)?;
+                    if self.sessions.contains(&client) || self.open_session(client, n) {
+                        let data = self.buf[..n].to_vec();
+                        self.route(Dir::Up, client, data);
                     }
-                    self.route(Dir::Up, client, data);
                 }
-                Err(e) if would_block(&e) => return Ok(()),
+                Err(e) if would_block(&e) => return,
                 Err(e) if interrupted(&e) => {}
-                Err(e) => {
-                    NetError::new(Action::Recv, "the relay's port", e).emit(
-                        self.t,
-                        Side::Server,
-                        None,
+                Err(e) => NetError::new(Action::Recv, "the relay's port", e).emit(
+                    self.t,
+                    Side::Server,
+                    None,
+                ),
+            }
+        }
+        self.more.push(LISTENER);
+    }
+
+    /// Opens a session for a new client, or refuses it (narrated); true when
+    /// the client has a session.
+    fn open_session(&mut self, client: SocketAddr, n: usize) -> bool {
+        match self
+            .sessions
+            .open(self.t, self.poll.registry(), self.target, client)
+        {
+            Ok(()) => {
+                if let Some(dropped) = self.sessions.refused.recover() {
+                    let text = format!(
+                        "new sessions are accepted again; {dropped} datagram(s) from clients with no session were dropped meanwhile"
                     );
-                    return Ok(());
+                    self.t.emit(Side::Server, None, Event::Note { text: &text });
                 }
+                true
+            }
+            Err(refusal) => {
+                self.refuse(client, n, refusal);
+                false
             }
         }
     }
 
-    fn open_session(&mut self, client: SocketAddr) -> anyhow::Result<()> {
-        let mut upstream = connect_udp(self.t, Side::Client, self.target, None)?;
-        let token = Token(self.next_token);
-        self.next_token += 1;
-        self.poll
-            .registry()
-            .register(&mut upstream, token, Interest::READABLE)
-            .net(Action::Send, self.target)?;
-        let local = upstream.local_addr().net(Action::Send, self.target)?;
-        let text = format!(
-            "new session: {client} ⇄ relay ⇄ {} (from {local})",
-            self.target
-        );
-        self.t.emit(Side::Server, None, Event::Note { text: &text });
-        self.sessions.insert(
-            client,
-            Session {
-                upstream,
-                token,
-                last: Instant::now(),
-                counts: [0; 2],
-                held: [None, None],
-            },
-        );
-        self.clients.insert(token, client);
-        Ok(())
+    /// Drops the datagram of a client that gets no session, and says why.
+    fn refuse(&mut self, client: SocketAddr, n: usize, refusal: Refusal) {
+        let reason = match &refusal {
+            Refusal::Full(cap) => {
+                format!("no room for a new session (the relay keeps at most {cap})")
+            }
+            Refusal::NoSocket(e) => {
+                format!("no socket for a new session ({})", e.explanation().kind)
+            }
+        };
+        if self.sessions.refused.drop_one() {
+            if let Refusal::NoSocket(e) = &refusal {
+                e.emit(self.t, Side::Client, None);
+            }
+            let text = format!(
+                "{client} gets {reason}: datagrams from new clients are dropped until sessions end (--udp-idle {} s); the existing sessions go on",
+                self.idle.as_secs()
+            );
+            self.t.emit(Side::Server, None, Event::Note { text: &text });
+        }
+        // Number 0: the datagram belongs to no session.
+        let fate = format!("dropped: {reason}");
+        self.narrate(Dir::Up, 0, n, &fate, Duration::ZERO, client);
     }
 
-    fn receive_from_target(&mut self, client: SocketAddr) {
-        loop {
-            let Some(session) = self.sessions.get(&client) else {
+    fn receive_from_target(&mut self, token: Token, client: SocketAddr) {
+        for _ in 0..DATAGRAMS_PER_TURN {
+            let Some(session) = self.sessions.get_mut(&client) else {
                 return;
             };
             match session.upstream.recv(&mut self.buf) {
@@ -187,14 +200,15 @@ impl<'t> UdpRelay<'t> {
                 }
                 Err(e) if would_block(&e) => return,
                 Err(e) if interrupted(&e) => {}
+                // ECONNREFUSED: the target answered an earlier datagram with
+                // ICMP "port unreachable". Say so, keep the session, and
+                // read on: datagrams may be queued behind the error.
                 Err(e) => {
-                    // ECONNREFUSED: the target answered with ICMP, nobody
-                    // listens there. Say so and keep the session.
-                    NetError::new(Action::Send, self.target, e).emit(self.t, Side::Client, None);
-                    return;
+                    NetError::new(Action::Send, self.target, e).emit(self.t, Side::Client, None)
                 }
             }
         }
+        self.more.push(token);
     }
 
     fn narrate(
@@ -223,14 +237,15 @@ impl<'t> UdpRelay<'t> {
 
     /// Decides and carries out the fate of one datagram.
     fn route(&mut self, dir: Dir, client: SocketAddr, data: Vec<u8>) {
+        self.sessions.touch(&client);
         let Some(session) = self.sessions.get_mut(&client) else {
             return;
         };
-        session.last = Instant::now();
         let i = dir as usize;
         session.counts[i] += 1;
         let number = session.counts[i];
         let n = data.len();
+        let now = Instant::now();
         match self.impairment.fate(dir, number) {
             Fate::Drop => self.narrate(dir, number, n, "dropped", Duration::ZERO, client),
             Fate::Deliver {
@@ -239,65 +254,68 @@ impl<'t> UdpRelay<'t> {
                 delay,
             } if session.held[i].is_none() => {
                 session.held[i] = Some((number, data, copies));
-                let at = Instant::now() + delay + HOLD_MAX;
-                self.schedule(at, client, dir, None);
-                self.narrate(
-                    dir,
-                    number,
-                    n,
-                    "held back, to go after the next one",
-                    Duration::ZERO,
-                    client,
-                );
+                let at = deadline(now, delay.saturating_add(HOLD_MAX));
+                self.queue.push(at, client, dir, None);
+                let fate = "held back, to go after the next one";
+                self.narrate(dir, number, n, fate, Duration::ZERO, client);
             }
             Fate::Deliver { copies, delay, .. } => {
-                let at = Instant::now() + delay;
-                for _ in 0..copies {
-                    self.schedule(at, client, dir, Some(data.clone()));
-                }
                 let fate = match (copies, delay.is_zero()) {
                     (2, _) => "duplicated",
                     (_, true) => "forwarded",
                     _ => "delayed",
                 };
-                self.narrate(dir, number, n, fate, delay, client);
+                self.deliver(dir, client, (number, data, copies), delay, fate);
                 // A datagram held back goes out right after this one.
-                if let Some((held, bytes, copies)) = self
+                let held = self
                     .sessions
                     .get_mut(&client)
-                    .and_then(|s| s.held[i].take())
-                {
-                    let len = bytes.len();
-                    for _ in 0..copies {
-                        self.schedule(at, client, dir, Some(bytes.clone()));
-                    }
+                    .and_then(|s| s.held[i].take());
+                if let Some(held) = held {
                     let fate = format!("released after #{number}: reordered");
-                    self.narrate(dir, held, len, &fate, delay, client);
+                    self.deliver(dir, client, held, delay, &fate);
                 }
             }
         }
         self.fire_timers();
     }
 
-    fn schedule(&mut self, at: Instant, client: SocketAddr, dir: Dir, data: Option<Vec<u8>>) {
-        self.seq += 1;
-        self.timers.push(Reverse(Due {
-            at,
-            seq: self.seq,
-            client,
-            dir: (dir as usize) as u8,
-            data,
-        }));
+    /// Queues the copies of one datagram to go out after `delay`, if the
+    /// delay queue has room for them, and narrates what happened.
+    fn deliver(
+        &mut self,
+        dir: Dir,
+        client: SocketAddr,
+        (number, data, copies): (u64, Vec<u8>, u8),
+        delay: Duration,
+        fate: &str,
+    ) {
+        let n = data.len();
+        // Only a datagram that will really wait takes room in the queue.
+        if !delay.is_zero() && !self.queue.has_room(n, copies.into()) {
+            let held = self.queue.held();
+            if self.queue.full.drop_one() {
+                let text = format!(
+                    "the delay queue is full ({held} datagrams wait): datagrams that would wait are dropped until some go out"
+                );
+                self.t.emit(Side::Server, None, Event::Note { text: &text });
+            }
+            let fate = format!("dropped: delay queue full ({held} held)");
+            return self.narrate(dir, number, n, &fate, Duration::ZERO, client);
+        }
+        let at = deadline(Instant::now(), delay);
+        for _ in 1..copies {
+            self.queue.push(at, client, dir, Some(data.clone()));
+        }
+        self.queue.push(at, client, dir, Some(data));
+        self.narrate(dir, number, n, fate, delay, client);
     }
 
     /// Sends every datagram whose time has come, in time order.
     fn fire_timers(&mut self) {
         let now = Instant::now();
-        while self.timers.peek().is_some_and(|Reverse(d)| d.at <= now) {
-            let Some(Reverse(due)) = self.timers.pop() else {
-                break;
-            };
-            let dir = if due.dir == 0 { Dir::Up } else { Dir::Down };
+        while let Some(due) = self.queue.pop_due(now) {
+            let dir = due.dir();
             let data = match due.data {
                 Some(d) => d,
                 None => {
@@ -305,72 +323,48 @@ impl<'t> UdpRelay<'t> {
                     let Some((number, bytes, _)) = self
                         .sessions
                         .get_mut(&due.client)
-                        .and_then(|s| s.held[due.dir as usize].take())
+                        .and_then(|s| s.held[dir as usize].take())
                     else {
                         continue;
                     };
-                    self.narrate(
-                        dir,
-                        number,
-                        bytes.len(),
-                        "released: nothing came after it",
-                        Duration::ZERO,
-                        due.client,
-                    );
+                    let fate = "released: nothing came after it";
+                    self.narrate(dir, number, bytes.len(), fate, Duration::ZERO, due.client);
                     bytes
                 }
             };
             self.send(dir, due.client, &data);
         }
+        if self.queue.full.active() && self.queue.has_room(self.buf.len(), 2) {
+            let dropped = self.queue.full.recover().unwrap_or_default();
+            let text = format!(
+                "the delay queue has room again; {dropped} datagram(s) were dropped while it was full"
+            );
+            self.t.emit(Side::Server, None, Event::Note { text: &text });
+        }
     }
 
     fn send(&mut self, dir: Dir, client: SocketAddr, data: &[u8]) {
         let result = match dir {
-            Dir::Up => match self.sessions.get(&client) {
+            Dir::Up => match self.sessions.get_mut(&client) {
                 Some(s) => s.upstream.send(data),
                 None => return,
             },
             Dir::Down => self.listener.send_to(data, client),
         };
-        if let Err(e) = result {
-            // A full socket buffer drops the datagram, as a router would;
-            // the narration says so.
-            let action = if dir == Dir::Up {
-                Action::Send
-            } else {
-                Action::Recv
-            };
-            let target = if dir == Dir::Up { self.target } else { client };
-            if would_block(&e) {
-                let text = format!(
-                    "{} a datagram was dropped: the relay's send buffer is full",
-                    dir.arrow()
-                );
-                self.t.emit(Side::Server, None, Event::Note { text: &text });
-            } else {
-                NetError::new(action, target, e).emit(self.t, Side::Server, None);
-            }
-        }
-    }
-
-    fn expire_sessions(&mut self) {
-        let now = Instant::now();
-        let old: Vec<SocketAddr> = self
-            .sessions
-            .iter()
-            .filter(|(_, s)| now >= s.last + self.idle)
-            .map(|(c, _)| *c)
-            .collect();
-        for client in old {
-            if let Some(mut s) = self.sessions.remove(&client) {
-                let _ = self.poll.registry().deregister(&mut s.upstream);
-                self.clients.remove(&s.token);
-                let text = format!(
-                    "session for {client} closed after {} s without datagrams (--udp-idle)",
-                    self.idle.as_secs()
-                );
-                self.t.emit(Side::Server, None, Event::Note { text: &text });
-            }
+        let Err(e) = result else {
+            return;
+        };
+        if would_block(&e) {
+            // A full socket buffer drops the datagram, as a router would.
+            let text = format!(
+                "{} a datagram was dropped: the relay's send buffer is full",
+                dir.arrow()
+            );
+            self.t.emit(Side::Server, None, Event::Note { text: &text });
+        } else if dir == Dir::Up {
+            NetError::new(Action::Send, self.target, e).emit(self.t, Side::Server, None);
+        } else {
+            NetError::new(Action::Recv, client, e).emit(self.t, Side::Server, None);
         }
     }
 }
