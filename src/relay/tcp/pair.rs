@@ -134,6 +134,13 @@ impl Pair {
         if let Some(window) = opts.coalesce {
             lane.gather.extend_from_slice(&data);
             lane.gather_reads += 1;
+            // One timer per window: a write that goes out early leaves the
+            // window running, so a fast sender adds no timers.
+            if lane.gather_due.is_none() {
+                let due = deadline(now, window);
+                lane.gather_due = Some(due);
+                timers.push(Reverse((due, id, dir as u8)));
+            }
             if lane.gather.len() >= GATHER_MAX {
                 let fate = format!(
                     "coalesced {} read(s) into one write, before the window ended: {} MiB gathered is as much as the relay gathers",
@@ -141,10 +148,6 @@ impl Pair {
                     GATHER_MAX >> 20
                 );
                 self.release_gather(t, dir, &fate);
-            } else if lane.gather_due.is_none() {
-                let due = deadline(now, window);
-                lane.gather_due = Some(due);
-                timers.push(Reverse((due, id, dir as u8)));
             }
             return;
         }
@@ -177,8 +180,11 @@ impl Pair {
     pub fn release_due(&mut self, t: &mut Tracer, dir: Dir, now: Instant) {
         let lane = self.lane(dir);
         if lane.gather_due.is_some_and(|due| due <= now) {
-            let fate = format!("coalesced {} read(s) into one write", lane.gather_reads);
-            self.release_gather(t, dir, &fate);
+            lane.gather_due = None;
+            if !lane.gather.is_empty() {
+                let fate = format!("coalesced {} read(s) into one write", lane.gather_reads);
+                self.release_gather(t, dir, &fate);
+            }
         }
         let lane = &mut self.lanes[dir as usize];
         let to = match dir {
@@ -197,7 +203,6 @@ impl Pair {
         let lane = self.lane(dir);
         let bytes = std::mem::take(&mut lane.gather);
         lane.gather_reads = 0;
-        lane.gather_due = None;
         lane.chunks += 1;
         self.narrate(t, dir, bytes.len(), fate, 0);
         self.conns(dir).1.queue(Rc::new(bytes));
@@ -217,5 +222,69 @@ impl Pair {
                 client: self.client.peer,
             },
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    /// A pair whose two sockets are the ends of one loopback connection.
+    fn pair() -> Pair {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let near = std::net::TcpStream::connect(addr).expect("connect");
+        let (far, _) = listener.accept().expect("accept");
+        let conn = |s: std::net::TcpStream, side| {
+            let token = mio::Token(1);
+            Conn::new(1, side, token, mio::net::TcpStream::from_std(s), addr)
+        };
+        Pair::new(
+            1,
+            conn(near, Side::Server),
+            conn(far, Side::Client),
+            Instant::now(),
+        )
+    }
+
+    #[test]
+    fn a_fast_sender_through_coalesce_adds_one_timer_per_window_and_stays_bounded() {
+        let mut p = pair();
+        let mut t = Tracer::silent();
+        let mut timers = Timers::new();
+        let opts = TcpOptions {
+            coalesce: Some(Duration::from_secs(3600)),
+            ..TcpOptions::default()
+        };
+        for _ in 0..64 {
+            p.route(&mut t, &mut timers, &opts, Dir::Up, vec![7; 256 << 10]);
+            assert!(p.lanes[0].gather.len() < GATHER_MAX, "written early");
+        }
+        assert_eq!(timers.len(), 1, "one window, one timer");
+        assert_eq!(p.lanes[0].chunks, 8, "16 MiB in 2 MiB writes");
+        assert!(p.in_flight(Dir::Up) >= 16 << 20, "queued, so counted");
+        assert_eq!(p.room(Dir::Up), 0, "the reader must pause");
+    }
+
+    #[test]
+    fn held_chunks_count_their_overhead() {
+        let mut p = pair();
+        let mut t = Tracer::silent();
+        let mut timers = Timers::new();
+        let mut opts = TcpOptions::default();
+        opts.impairment.delay = Duration::from_secs(3600);
+        let mut chunks = 0;
+        while p.room(Dir::Down) > 0 {
+            p.route(&mut t, &mut timers, &opts, Dir::Down, vec![1]);
+            chunks += 1;
+        }
+        assert_eq!(chunks, TCP_IN_FLIGHT.div_ceil(1 + ENTRY_COST));
+        p.release_due(
+            &mut t,
+            Dir::Down,
+            Instant::now() + Duration::from_secs(7200),
+        );
+        assert!(p.drained(Dir::Down), "all due by then");
     }
 }

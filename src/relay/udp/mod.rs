@@ -29,7 +29,7 @@ use crate::net::error::NetError;
 use crate::net::{interrupted, would_block};
 use crate::trace::explain::Action;
 use crate::trace::{Event, Side, Tracer};
-use queue::DelayQueue;
+use queue::{DelayQueue, Entry};
 use sessions::{Refusal, Sessions};
 
 const LISTENER: Token = Token(0);
@@ -253,9 +253,13 @@ impl<'t> UdpRelay<'t> {
                 hold: true,
                 delay,
             } if session.held[i].is_none() => {
+                if !self.queue.has_room(0, 1) {
+                    // No room for its deadline: it could be held forever.
+                    return self.drop_full(dir, number, n, client);
+                }
                 session.held[i] = Some((number, data, copies));
                 let at = deadline(now, delay.saturating_add(HOLD_MAX));
-                self.queue.push(at, client, dir, None);
+                self.queue.push(at, client, dir, Entry::Release(number));
                 let fate = "held back, to go after the next one";
                 self.narrate(dir, number, n, fate, Duration::ZERO, client);
             }
@@ -291,24 +295,31 @@ impl<'t> UdpRelay<'t> {
         fate: &str,
     ) {
         let n = data.len();
+        let copies = usize::from(copies);
         // Only a datagram that will really wait takes room in the queue.
-        if !delay.is_zero() && !self.queue.has_room(n, copies.into()) {
-            let held = self.queue.held();
-            if self.queue.full.drop_one() {
-                let text = format!(
-                    "the delay queue is full ({held} datagrams wait): datagrams that would wait are dropped until some go out"
-                );
-                self.t.emit(Side::Server, None, Event::Note { text: &text });
-            }
-            let fate = format!("dropped: delay queue full ({held} held)");
-            return self.narrate(dir, number, n, &fate, Duration::ZERO, client);
+        if !delay.is_zero() && !self.queue.has_room(n * copies, copies) {
+            return self.drop_full(dir, number, n, client);
         }
         let at = deadline(Instant::now(), delay);
         for _ in 1..copies {
-            self.queue.push(at, client, dir, Some(data.clone()));
+            let copy = Entry::Datagram(data.clone());
+            self.queue.push(at, client, dir, copy);
         }
-        self.queue.push(at, client, dir, Some(data));
+        self.queue.push(at, client, dir, Entry::Datagram(data));
         self.narrate(dir, number, n, fate, delay, client);
+    }
+
+    /// Drops a datagram that would wait in a full delay queue.
+    fn drop_full(&mut self, dir: Dir, number: u64, n: usize, client: SocketAddr) {
+        let held = self.queue.held();
+        if self.queue.full.drop_one() {
+            let text = format!(
+                "the delay queue is full ({held} entries wait): datagrams that would wait are dropped until some go out"
+            );
+            self.t.emit(Side::Server, None, Event::Note { text: &text });
+        }
+        let fate = format!("dropped: delay queue full ({held} held)");
+        self.narrate(dir, number, n, &fate, Duration::ZERO, client);
     }
 
     /// Sends every datagram whose time has come, in time order.
@@ -316,14 +327,15 @@ impl<'t> UdpRelay<'t> {
         let now = Instant::now();
         while let Some(due) = self.queue.pop_due(now) {
             let dir = due.dir();
-            let data = match due.data {
-                Some(d) => d,
-                None => {
-                    // Nothing followed a held datagram in time: send it.
+            let data = match due.entry {
+                Entry::Datagram(d) => d,
+                Entry::Release(number) => {
+                    // Nothing followed a held datagram in time: send it
+                    // (unless it went out already, after the next one).
                     let Some((number, bytes, _)) = self
                         .sessions
                         .get_mut(&due.client)
-                        .and_then(|s| s.held[dir as usize].take())
+                        .and_then(|s| s.held[dir as usize].take_if(|h| h.0 == number))
                     else {
                         continue;
                     };

@@ -15,16 +15,25 @@ use std::time::Instant;
 use crate::relay::fate::Dir;
 use crate::relay::limits::{ENTRY_COST, Shedding, UDP_HELD_BYTES, UDP_HELD_DATAGRAMS};
 
-/// A datagram, or a release deadline, waiting for its time.
+/// What waits in the queue.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+pub enum Entry {
+    /// A datagram to send.
+    Datagram(Vec<u8>),
+    /// The deadline of the datagram held back (to be reordered) with this
+    /// number: if it is still held then, it goes out.
+    Release(u64),
+}
+
+/// An entry and when it is due.
 #[derive(PartialEq, Eq, PartialOrd, Ord)]
 pub struct Due {
     pub at: Instant,
-    /// Keeps datagrams due at the same moment in the order they came.
+    /// Keeps entries due at the same moment in the order they came.
     seq: u64,
     pub client: SocketAddr,
     dir: u8,
-    /// `None`: release whatever the session holds back in that direction.
-    pub data: Option<Vec<u8>>,
+    pub entry: Entry,
 }
 
 impl Due {
@@ -33,7 +42,10 @@ impl Due {
     }
 
     fn cost(&self) -> usize {
-        self.data.as_ref().map_or(0, |d| d.len() + ENTRY_COST)
+        match &self.entry {
+            Entry::Datagram(d) => d.len() + ENTRY_COST,
+            Entry::Release(_) => ENTRY_COST,
+        }
     }
 }
 
@@ -41,42 +53,40 @@ impl Due {
 pub struct DelayQueue {
     heap: BinaryHeap<Reverse<Due>>,
     seq: u64,
-    /// What the datagrams in the heap cost, and how many there are.
+    /// What the entries in the heap cost, and how many there are.
     bytes: usize,
-    datagrams: usize,
+    entries: usize,
     /// Datagrams dropped because the queue was full.
     pub full: Shedding,
 }
 
 impl DelayQueue {
-    /// Whether `copies` more datagrams of `n` bytes fit.
-    pub fn has_room(&self, n: usize, copies: usize) -> bool {
-        self.datagrams + copies <= UDP_HELD_DATAGRAMS
-            && self.bytes + copies * (n + ENTRY_COST) <= UDP_HELD_BYTES
+    /// Whether `entries` more entries fit, carrying `bytes` of data in all.
+    pub fn has_room(&self, bytes: usize, entries: usize) -> bool {
+        self.entries + entries <= UDP_HELD_DATAGRAMS
+            && self.bytes + bytes + entries * ENTRY_COST <= UDP_HELD_BYTES
     }
 
-    /// Datagrams waiting now.
+    /// Entries waiting now.
     pub fn held(&self) -> usize {
-        self.datagrams
+        self.entries
     }
 
-    pub fn push(&mut self, at: Instant, client: SocketAddr, dir: Dir, data: Option<Vec<u8>>) {
+    pub fn push(&mut self, at: Instant, client: SocketAddr, dir: Dir, entry: Entry) {
         self.seq += 1;
         let due = Due {
             at,
             seq: self.seq,
             client,
             dir: dir as u8,
-            data,
+            entry,
         };
-        if due.data.is_some() {
-            self.bytes += due.cost();
-            self.datagrams += 1;
-        }
+        self.bytes += due.cost();
+        self.entries += 1;
         self.heap.push(Reverse(due));
     }
 
-    /// When the next datagram or deadline is due.
+    /// When the next entry is due.
     pub fn next(&self) -> Option<Instant> {
         self.heap.peek().map(|Reverse(d)| d.at)
     }
@@ -87,10 +97,8 @@ impl DelayQueue {
             return None;
         }
         let Reverse(due) = self.heap.pop()?;
-        if due.data.is_some() {
-            self.bytes -= due.cost();
-            self.datagrams -= 1;
-        }
+        self.bytes -= due.cost();
+        self.entries -= 1;
         Some(due)
     }
 }
@@ -109,27 +117,26 @@ mod tests {
         let size = 32 << 10;
         let mut held = 0;
         while q.has_room(size, 1) {
-            q.push(later, client, Dir::Up, Some(vec![0; size]));
+            q.push(later, client, Dir::Up, Entry::Datagram(vec![0; size]));
             held += 1;
         }
         assert_eq!(held, UDP_HELD_BYTES / (size + ENTRY_COST));
         assert!(q.pop_due(now).is_none(), "nothing is due yet");
-        assert!(q.pop_due(later).is_some_and(|d| d.data.is_some()));
+        let first = q.pop_due(later).map(|d| d.entry);
+        assert!(matches!(first, Some(Entry::Datagram(_))));
         assert!(q.has_room(size, 1), "one datagram out, room for one");
-        let mut empty = DelayQueue::default();
-        for _ in 0..UDP_HELD_DATAGRAMS {
-            empty.push(later, client, Dir::Down, Some(Vec::new()));
+        // Empty datagrams and release deadlines take room too: a flood of
+        // either is bounded.
+        let mut q = DelayQueue::default();
+        for n in 0..UDP_HELD_DATAGRAMS {
+            let entry = if n % 2 == 0 {
+                Entry::Datagram(Vec::new())
+            } else {
+                Entry::Release(n as u64)
+            };
+            q.push(later, client, Dir::Down, entry);
         }
-        assert!(
-            !empty.has_room(0, 1),
-            "zero-length datagrams are bounded too"
-        );
-        empty.push(now, client, Dir::Down, None);
-        assert_eq!(
-            empty.held(),
-            UDP_HELD_DATAGRAMS,
-            "deadlines hold no datagram"
-        );
-        assert!(empty.pop_due(now).is_some_and(|d| d.data.is_none()));
+        assert!(!q.has_room(0, 1));
+        assert_eq!(q.held(), UDP_HELD_DATAGRAMS);
     }
 }
