@@ -3,7 +3,7 @@
 //! either side is passed on (shutdown(Write) on the other connection), so
 //! half-closes work through the relay; a connection pair ends when both
 //! directions have. A reset or any other failure is passed on as a reset
-//! ([`abort`]), never turned into a FIN.
+//! (`abort.rs`), never turned into a FIN.
 //!
 //! A TCP relay sees a byte stream, not packets, so it cannot lose or
 //! reorder anything without corrupting the stream (the kernel's TCP has

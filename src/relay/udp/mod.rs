@@ -1,11 +1,11 @@
 //! The UDP relay: one listening socket facing the clients, and for each
-//! client address a session ([`sessions`]) with its own socket connected to
+//! client address a session (`sessions.rs`) with its own socket connected to
 //! the target, so that replies find their way back to the right client.
 //!
 //! Each datagram's fate (dropped, duplicated, held back to be reordered,
 //! delayed) comes from [`Impairment::fate`], a pure function of the seed, the
 //! direction and the datagram's number. Delayed datagrams wait in a bounded
-//! queue ([`queue`]) whose soonest entry sets poll()'s timeout; nothing
+//! queue (`queue.rs`) whose soonest entry sets poll()'s timeout; nothing
 //! sleeps. Whatever the relay cannot hold or serve (a full delay queue, a
 //! client with no session) is dropped, as UDP allows, and every drop is
 //! narrated and counted.
