@@ -263,6 +263,26 @@ impl Conn {
         Ok(ReadRound::MoreLater)
     }
 
+    /// close() with SO_LINGER set to 0: instead of FIN the kernel sends RST
+    /// and throws away anything still unsent, so the peer's next read fails
+    /// with ECONNRESET rather than returning 0. This is how a relay passes a
+    /// failure on instead of turning it into an orderly end of the stream.
+    pub fn reset(self, t: &mut Tracer, registry: &mio::Registry) {
+        if socket2::SockRef::from(&self.stream)
+            .set_linger(Some(std::time::Duration::ZERO))
+            .is_ok()
+        {
+            self.emit(
+                t,
+                Event::SetOption {
+                    option: "SO_LINGER",
+                    value: 0,
+                },
+            );
+        }
+        self.close(t, registry);
+    }
+
     /// close(): emits the totals. The socket itself closes when dropped.
     pub fn close(self, t: &mut Tracer, registry: &mio::Registry) {
         let mut stream = self.stream;

@@ -19,6 +19,12 @@ pub fn why(event: &Event) -> Option<&'static str> {
         Event::Socket { .. } => {
             "socket() asks the kernel for a new endpoint; you get back a small number, a file descriptor, that names it in every later call"
         }
+        Event::SetOption {
+            option: "SO_LINGER",
+            ..
+        } => {
+            "SO_LINGER with a timeout of 0 makes close() abort the connection: the kernel sends RST instead of FIN and drops unsent data, so the peer sees ECONNRESET, not an orderly end"
+        }
         Event::SetOption { .. } => {
             "SO_REUSEADDR lets a restarted server bind its port at once, even while old connections on it wait out TIME_WAIT"
         }
@@ -271,6 +277,11 @@ pub fn explain(action: Action, target: &str, err: &io::Error) -> Explanation {
             "message_too_long",
             "a UDP datagram carries at most 65,507 bytes of data over IPv4 (65,535 minus 20 bytes of IP header and 8 of UDP header) and 65,527 over IPv6; this one was bigger, so the kernel refused it (EMSGSIZE)".to_string(),
             "send less per datagram (split the data), or use TCP, which is a stream with no message size limit".to_string(),
+        ),
+        (_, Some(libc::EMFILE | libc::ENFILE)) => (
+            "too_many_open_files",
+            format!("no file descriptor was left to {} {target}: every socket is a descriptor, and this process holds as many as its limit allows (EMFILE, see `ulimit -n`) or the whole system does (ENFILE)", action.verb()),
+            "close connections you no longer need, or raise the limit in the shell that starts socklab (`ulimit -n 4096`)".to_string(),
         ),
         (Action::Stdin, _) => (
             "input_failed",

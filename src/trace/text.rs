@@ -450,6 +450,10 @@ impl Event<'_> {
             Event::Connect {
                 in_progress: true, ..
             } => "connect_in_progress",
+            Event::SetOption {
+                option: "SO_LINGER",
+                ..
+            } => "set_option_linger",
             other => other.step(),
         }
     }
