@@ -3,7 +3,10 @@
 //! Conventions:
 //! - Values are typed and checked by clap before any code runs: a port is a
 //!   `u16` (70000 is rejected with a message), an address an [`Endpoint`], a
-//!   duration goes through [`parse_duration`] (`5`, `500ms`, `2m`).
+//!   duration goes through [`duration_in`] (`5`, `500ms`, `2m`).
+//! - Every number has a range, checked by its value parser (`duration_in`,
+//!   `size_in`, `number_in`), and the help says it as `(MIN to MAX)`: an
+//!   absurd value is a usage error naming the range, never a panic later.
 //! - Value names are uppercase: `PORT`, `HOST`, `DUR`, `N`, `FILE`.
 //! - Where netcat has a flag for the same thing, socklab uses the same letter:
 //!   `-k`, `-C`, `-w`, `-v`, `-q`, `-N`, `-s`, `-p`, `-x`, and `-l` is accepted.
@@ -22,7 +25,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::addr::{Endpoint, parse_port};
 use crate::framing::{JsonFraming, Limits, Proto};
-use crate::units::{parse_duration, parse_size};
+use crate::units::{
+    DAY, GIB, HOUR, KIB, MIB, MILLISECOND, MINUTE, SECOND, duration_in, explained, number_in,
+    show_duration, size_in,
+};
 
 const EXIT_CODES: &str = "\
 Exit codes: 0 success · 1 network or runtime error (explained on stderr) · 2 usage error.
@@ -120,7 +126,7 @@ pub enum Command {
 #[command(args_conflicts_with_subcommands = true)]
 pub struct LessonArgs {
     /// Show lesson N and make it the current one (without N: the current lesson)
-    #[arg(value_name = "N")]
+    #[arg(value_name = "N", value_parser = lesson_number, help = lesson_number_help("Show lesson N", " and make it the current one (without N: the current lesson)"))]
     pub number: Option<usize>,
     #[command(subcommand)]
     pub action: Option<LessonAction>,
@@ -147,7 +153,7 @@ pub enum LessonAction {
     },
     /// Forget lesson N's progress and session log, or every lesson's
     Reset {
-        #[arg(value_name = "N")]
+        #[arg(value_name = "N", value_parser = lesson_number, help = lesson_number_help("The lesson to forget", "; without N, every lesson"))]
         number: Option<usize>,
     },
 }
@@ -167,8 +173,8 @@ pub struct StreamArgs {
     /// Only receive; do not read stdin
     #[arg(long)]
     pub recv_only: bool,
-    /// Close a connection on which nothing was sent or received for DUR (e.g. 30s)
-    #[arg(long, value_name = "DUR", value_parser = parse_duration)]
+    /// Close a connection on which nothing was sent or received for DUR, e.g. 30s (1ms to 24h); listen --proto http: 60s unless given
+    #[arg(long, value_name = "DUR", value_parser = duration_in(MILLISECOND, DAY))]
     pub idle_timeout: Option<Duration>,
     /// Accepted for netcat habits: sending FIN when stdin ends is already the default
     #[arg(short = 'N')]
@@ -188,17 +194,17 @@ pub struct FramingArgs {
     /// With --proto json: one object per line, or a 4-byte big-endian length prefix
     #[arg(long, value_enum, value_name = "HOW", default_value_t = JsonFraming::Newline)]
     pub json_framing: JsonFraming,
-    /// Largest frame accepted (e.g. 64k, 1MiB); a bigger one is an error
-    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "1MiB")]
+    /// Largest frame accepted, e.g. 64k (1 to 1GiB); a bigger one is an error
+    #[arg(long, value_name = "SIZE", value_parser = size_in(1, GIB), default_value = "1MiB")]
     pub max_frame: usize,
-    /// With --proto http: most header fields in one message
-    #[arg(long, value_name = "N", default_value_t = 64)]
+    /// With --proto http: most header fields in one message (1 to 10000)
+    #[arg(long, value_name = "N", value_parser = number_in(1usize, 10_000), default_value_t = 64)]
     pub max_headers: usize,
-    /// With --proto http: largest head (start line and headers)
-    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "16k")]
+    /// With --proto http: largest head, start line and headers (1 to 1MiB)
+    #[arg(long, value_name = "SIZE", value_parser = size_in(1, MIB), default_value = "16k")]
     pub max_header_bytes: usize,
-    /// With --proto xml: deepest element nesting
-    #[arg(long, value_name = "N", default_value_t = 32)]
+    /// With --proto xml: deepest element nesting (1 to 1000)
+    #[arg(long, value_name = "N", value_parser = number_in(1usize, 1000), default_value_t = 32)]
     pub max_depth: usize,
     /// Message view (json, xml, http): each line you type is sent as a message from NAME...
     #[arg(long, value_name = "NAME", requires = "to")]
@@ -227,15 +233,21 @@ pub struct ListenArgs {
     /// Keep accepting clients after the first, and serve them all at once
     #[arg(short = 'k', long)]
     pub keep_open: bool,
-    /// With -k: serve at most N clients at once; refuse the rest politely (accept, then close)
-    #[arg(long, value_name = "N", requires = "keep_open", value_parser = clap::value_parser!(u32).range(1..))]
+    /// With -k: serve at most N clients at once (1 to 100000); refuse the rest politely (accept, then close)
+    #[arg(long, value_name = "N", requires = "keep_open", value_parser = number_in(1u32, 100_000))]
     pub max_conns: Option<u32>,
     /// Answer each client with what it sent (the RFC 862 echo service); stdin is not read
     #[arg(long, conflicts_with_all = ["send_only", "recv_only", "no_shutdown"])]
     pub echo: bool,
-    /// Length of the queue of finished handshakes waiting for accept()
-    #[arg(long, value_name = "N", default_value_t = 128)]
+    /// Length of the queue of finished handshakes waiting for accept() (1 to 65535; Linux caps it at net.core.somaxconn)
+    #[arg(long, value_name = "N", value_parser = number_in(1i32, 65535), default_value_t = 128)]
     pub backlog: i32,
+    /// With --proto http: a request head (request line and headers) must arrive within DUR of its first byte, or the client gets 408 Request Timeout (1ms to 1h)
+    #[arg(long, value_name = "DUR", value_parser = duration_in(MILLISECOND, HOUR), default_value = "10s")]
+    pub head_timeout: Duration,
+    /// With -k: a client that falls SIZE behind the fastest one in the broadcast of stdin (it is not reading) is dropped, so the others keep receiving (64k to 1G)
+    #[arg(long, value_name = "SIZE", requires = "keep_open", value_parser = size_in(64 * KIB, GIB), default_value = "4MiB")]
+    pub max_lag: usize,
     /// Accepted for netcat habits (`nc -l`): `listen` already listens
     #[arg(short = 'l', hide = true)]
     pub nc_listen: bool,
@@ -253,13 +265,13 @@ pub struct ConnectArgs {
     /// The port, when not given as HOST:PORT
     #[arg(value_name = "PORT", value_parser = parse_port)]
     pub port: Option<u16>,
-    /// Give up connecting after DUR (default: the kernel's own limit, about two minutes)
-    #[arg(short = 'w', long = "timeout", value_name = "DUR", value_parser = parse_duration)]
+    /// Give up connecting after DUR, 1ms to 24h (default: the kernel's own limit, about two minutes)
+    #[arg(short = 'w', long = "timeout", value_name = "DUR", value_parser = duration_in(MILLISECOND, DAY))]
     pub timeout: Option<Duration>,
     /// Local address to bind before connecting
     #[arg(short = 's', long, value_name = "IP")]
     pub source: Option<IpAddr>,
-    /// Local port to bind before connecting (instead of one the OS picks)
+    /// Local port to bind before connecting, 0 to 65535 (instead of one the OS picks)
     #[arg(short = 'p', long, value_name = "PORT", value_parser = parse_port)]
     pub source_port: Option<u16>,
     #[command(flatten)]
@@ -276,16 +288,16 @@ pub struct SendArgs {
     /// [PORT] [MESSAGE]: the port (unless given as HOST:PORT), then the datagram to send; without a message, each stdin line is one datagram
     #[arg(value_name = "PORT] [MESSAGE", num_args = 0..=2)]
     pub rest: Vec<String>,
-    /// Send one datagram of N bytes (e.g. 65507, 70000, 64k) instead of a message
-    #[arg(long, value_name = "N", value_parser = parse_size)]
+    /// Send one datagram of N bytes, e.g. 65507, 70000, 64k (0 to 1MiB), instead of a message
+    #[arg(long, value_name = "N", value_parser = explained(size_in(0, MIB), "an IP packet holds at most 65,535 bytes, so 1MiB is far beyond any datagram; try --size 65507 or --size 65508"))]
     pub size: Option<usize>,
-    /// After the last datagram, wait DUR for replies (and for "nobody is listening" news)
-    #[arg(long, value_name = "DUR", value_parser = parse_duration, default_value = "500ms")]
+    /// After the last datagram, wait DUR for replies and for "nobody is listening" news (0s to 24h)
+    #[arg(long, value_name = "DUR", value_parser = duration_in(Duration::ZERO, DAY), default_value = "500ms")]
     pub wait: Duration,
     /// Local address to bind before sending
     #[arg(short = 's', long, value_name = "IP")]
     pub source: Option<IpAddr>,
-    /// Local port to send from (instead of one the OS picks)
+    /// Local port to send from, 0 to 65535 (instead of one the OS picks)
     #[arg(short = 'p', long, value_name = "PORT", value_parser = parse_port)]
     pub source_port: Option<u16>,
     #[command(flatten)]
@@ -300,8 +312,8 @@ pub struct RecvArgs {
     /// Send each datagram back to whoever sent it
     #[arg(long)]
     pub echo: bool,
-    /// Exit after N datagrams
-    #[arg(long, value_name = "N")]
+    /// Exit after N datagrams (1 to 1000000000)
+    #[arg(long, value_name = "N", value_parser = number_in(1u64, 1_000_000_000))]
     pub count: Option<u64>,
     #[command(flatten)]
     pub framing: FramingArgs,
@@ -312,8 +324,8 @@ pub struct DemoArgs {
     /// Which conversation to show
     #[arg(value_enum, default_value_t = DemoKind::Tcp)]
     pub kind: DemoKind,
-    /// Pause DUR between steps, to watch them happen
-    #[arg(long, value_name = "DUR", value_parser = parse_duration)]
+    /// Pause DUR between steps, to watch them happen (0s to 1m)
+    #[arg(long, value_name = "DUR", value_parser = duration_in(Duration::ZERO, MINUTE))]
     pub pace: Option<Duration>,
 }
 
@@ -338,29 +350,29 @@ pub struct RelayArgs {
     /// Relay UDP datagrams (one session per client address) instead of TCP
     #[arg(long)]
     pub udp: bool,
-    /// UDP: drop this share of datagrams, e.g. 30%
+    /// UDP: drop this share of datagrams, e.g. 30% (0% to 100%)
     #[arg(long, value_name = "PERCENT", value_parser = crate::relay::fate::parse_percent, allow_hyphen_values = true)]
     pub loss: Option<f64>,
-    /// UDP: send this share of datagrams twice
+    /// UDP: send this share of datagrams twice (0% to 100%)
     #[arg(long, value_name = "PERCENT", value_parser = crate::relay::fate::parse_percent, allow_hyphen_values = true)]
     pub dup: Option<f64>,
-    /// UDP: hold this share of datagrams back and send them after the next one
+    /// UDP: hold this share of datagrams back and send them after the next one (0% to 100%)
     #[arg(long, value_name = "PERCENT", value_parser = crate::relay::fate::parse_percent, allow_hyphen_values = true)]
     pub reorder: Option<f64>,
-    /// Hold each datagram or chunk this long, with optional jitter: 50ms or 50ms±20ms
-    #[arg(long, value_name = "DUR[±DUR]", value_parser = crate::relay::fate::parse_delay, allow_hyphen_values = true)]
+    /// Hold each datagram or chunk this long, with optional jitter: 50ms or 50ms±20ms (each 0s to 1m)
+    #[arg(long, value_name = "DUR[±DUR]", value_parser = relay_delay, allow_hyphen_values = true)]
     pub delay: Option<(Duration, Duration)>,
-    /// Seed for every random choice: the same seed does the same thing every time
-    #[arg(long, value_name = "N", default_value_t = 1)]
+    /// Seed for every random choice: the same seed does the same thing every time (0 to 18446744073709551615)
+    #[arg(long, value_name = "N", value_parser = number_in(0, u64::MAX), default_value_t = 1)]
     pub seed: u64,
-    /// TCP: forward at most N bytes per write
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    /// TCP: forward at most N bytes per write (1 to 1048576)
+    #[arg(long, value_name = "N", value_parser = number_in(1u64, 1 << 20))]
     pub slice: Option<u64>,
-    /// TCP: gather what arrives during DUR and forward it in one write
-    #[arg(long, value_name = "DUR", value_parser = parse_duration)]
+    /// TCP: gather what arrives during DUR and forward it in one write (1ms to 1m)
+    #[arg(long, value_name = "DUR", value_parser = duration_in(MILLISECOND, MINUTE))]
     pub coalesce: Option<Duration>,
-    /// UDP: forget a client's session after DUR without datagrams
-    #[arg(long, value_name = "DUR", value_parser = parse_duration, default_value = "60s")]
+    /// UDP: forget a client's session after DUR without datagrams (1ms to 24h)
+    #[arg(long, value_name = "DUR", value_parser = duration_in(MILLISECOND, DAY), default_value = "60s")]
     pub udp_idle: Duration,
 }
 
@@ -372,13 +384,14 @@ pub struct FrameArgs {
     /// Bytes to decode (default: stdin)
     #[arg(value_name = "FILE")]
     pub file: Option<PathBuf>,
-    /// Feed the bytes N at a time (1 = byte by byte)
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..), conflicts_with_all = ["split_at", "random_chunks"])]
+    /// Feed the bytes N at a time, 1 = byte by byte (1 to 1048576)
+    #[arg(long, value_name = "N", value_parser = number_in(1u64, 1 << 20), conflicts_with_all = ["split_at", "random_chunks"])]
     pub chunk: Option<u64>,
-    /// Cut the input at these byte offsets, e.g. 5,13
+    /// Cut the input at these byte offsets, e.g. 5,13 (each 1 to 1073741824)
     #[arg(
         long,
         value_name = "OFFSETS",
+        value_parser = number_in(1usize, GIB),
         value_delimiter = ',',
         conflicts_with = "random_chunks"
     )]
@@ -386,10 +399,11 @@ pub struct FrameArgs {
     /// Feed pieces of random sizes (1 to 16 bytes); --seed makes it repeatable
     #[arg(long)]
     pub random_chunks: bool,
-    /// Seed for --random-chunks
+    /// Seed for --random-chunks (0 to 18446744073709551615)
     #[arg(
         long,
         value_name = "N",
+        value_parser = number_in(0, u64::MAX),
         default_value_t = 1,
         requires = "random_chunks"
     )]
@@ -481,14 +495,14 @@ pub struct ChatServeArgs {
     /// Also offer SASL ANONYMOUS: log in without an account, under a made-up name
     #[arg(long)]
     pub anonymous: bool,
-    /// Largest stanza or JSON line accepted (a bigger one ends the stream with policy-violation)
-    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "256k")]
+    /// Largest stanza or JSON line accepted; a bigger one ends the stream with policy-violation (1k to 64MiB)
+    #[arg(long, value_name = "SIZE", value_parser = size_in(KIB, 64 * MIB), default_value = "256k")]
     pub max_stanza: usize,
-    /// Close a connection that has not logged in after DUR
-    #[arg(long, value_name = "DUR", value_parser = parse_duration, default_value = "60s")]
+    /// Close a connection that has not logged in after DUR (1s to 1h)
+    #[arg(long, value_name = "DUR", value_parser = duration_in(SECOND, HOUR), default_value = "60s")]
     pub login_timeout: Duration,
-    /// How long a wrong password waits before its failure is sent
-    #[arg(long, value_name = "DUR", value_parser = parse_duration, default_value = "1s")]
+    /// How long a wrong password waits before its failure is sent (0s to 1m)
+    #[arg(long, value_name = "DUR", value_parser = duration_in(Duration::ZERO, MINUTE), default_value = "1s")]
     pub failure_delay: Duration,
     #[command(flatten)]
     pub data: DataArgs,
@@ -504,6 +518,26 @@ pub enum DemoKind {
 
 fn parse_endpoint(s: &str) -> Result<Endpoint, String> {
     s.parse()
+}
+
+/// A lesson number: 1 to the number of lessons compiled in.
+fn lesson_number(s: &str) -> Result<usize, String> {
+    number_in(1, crate::lessons::catalog::count())(s)
+}
+
+/// The help for a lesson number, with the range in it.
+fn lesson_number_help(what: &str, rest: &str) -> String {
+    format!("{what} (1 to {}){rest}", crate::lessons::catalog::count())
+}
+
+/// `--delay`: the relay holds data this long, so each part has a ceiling.
+fn relay_delay(s: &str) -> Result<(Duration, Duration), String> {
+    let range = format!("each part must be between 0s and {}", show_duration(MINUTE));
+    match crate::relay::fate::parse_delay(s) {
+        Ok((base, jitter)) if base <= MINUTE && jitter <= MINUTE => Ok((base, jitter)),
+        Ok(_) => Err(range),
+        Err(e) => Err(format!("{e}; {range}")),
+    }
 }
 
 #[cfg(test)]

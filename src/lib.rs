@@ -45,6 +45,7 @@ pub mod units;
 use std::io::{self, IsTerminal};
 
 use cli::{Cli, ColorWhen, Command, OutputArgs};
+use lessons::log::writer::LessonLog;
 use net::error::NetError;
 use trace::explain::Action;
 use trace::hexdump::HexSink;
@@ -186,7 +187,9 @@ fn run_lessons(cli: &Cli, state: &lessons::progress::State) -> u8 {
             (Some(Silent(code)), _) => *code,
             (_, Some(usage)) => usage.print(),
             _ => {
-                eprintln!("error: {err:#}");
+                // The chain may quote a file (a damaged progress file, a
+                // session log): escaped like everything else shown.
+                eprintln!("error: {}", trace::escape::line(&format!("{err:#}")));
                 EXIT_FAILURE
             }
         },
@@ -225,7 +228,7 @@ fn report(tracer: &mut Tracer, side: Side, err: &anyhow::Error) -> u8 {
                 None,
                 Event::Error {
                     kind: "error",
-                    message: &message,
+                    message: (&message).into(),
                     why: "",
                     next: "",
                     errno: None,
@@ -267,13 +270,26 @@ pub fn tracer_for(
     };
     // Files first: whatever a person or a script sees on stderr has already
     // been written to the event file and the lesson log.
-    for path in out.events.iter().map(|p| p.as_path()).chain(lesson_log) {
+    if let Some(path) = &out.events {
         let sink = JsonSink::append_to(path, detail)
             .map_err(|e| NetError::new(Action::Events, path.display(), e))?;
         tracer.add(Box::new(sink));
     }
+    // The lesson log was not asked for on this command line: if it cannot be
+    // opened, the command runs unrecorded rather than not at all.
+    if let Some(path) = lesson_log {
+        match LessonLog::open(path, detail) {
+            Ok(sink) => tracer.add(Box::new(sink)),
+            Err(e) => eprintln!(
+                "socklab: lesson logging is off: cannot open the session log {}: {e}",
+                path.display()
+            ),
+        }
+    }
     if out.json {
-        tracer.add(Box::new(JsonSink::new(Box::new(io::stderr()), detail)));
+        let sink =
+            JsonSink::new(Box::new(io::stderr()), detail).on_terminal(io::stderr().is_terminal());
+        tracer.add(Box::new(sink));
     } else {
         let level = if out.quiet { Level::Error } else { detail };
         tracer.add(Box::new(TextSink::new(
@@ -329,9 +345,15 @@ pub fn record_usage_error(args: &[std::ffi::OsString], message: &str) {
     else {
         return;
     };
-    if let Ok(sink) = JsonSink::append_to(&log, Level::Data) {
-        let mut tracer = Tracer::new(command);
-        tracer.add(Box::new(sink));
-        tracer.emit(side, None, Event::UsageError { message });
+    match LessonLog::open(&log, Level::Data) {
+        Ok(sink) => {
+            let mut tracer = Tracer::new(command);
+            tracer.add(Box::new(sink));
+            tracer.emit(side, None, Event::UsageError { message });
+        }
+        Err(e) => eprintln!(
+            "socklab: lesson logging is off: cannot open the session log {}: {e}",
+            log.display()
+        ),
     }
 }

@@ -89,12 +89,18 @@ fn events_follow_the_flow_chart_on_both_sides() {
             "set_option",
             "bind",
             "listen",
-            "would_block",
             "accept",
             "read",
             "close",
             "exit",
         ],
+    );
+    // Where the first EAGAIN falls depends on whether the client connected
+    // before the server's first accept(): only that it happens is certain.
+    assert!(
+        server.steps().contains(&"would_block"),
+        "{:?}",
+        server.steps()
     );
     order(
         &client.steps(),
@@ -197,7 +203,9 @@ fn max_conns_refuses_the_extra_client_and_keeps_serving() {
     );
     assert!(second.find("peer_closed").is_some());
     first.write(b"still here\n");
-    server.wait_for("read");
+    // The read event is emitted before the bytes are written to stdout:
+    // wait for stdout itself, or a kill in between loses them.
+    server.wait_stdout(b"still here");
     drop(first);
     assert!(server.kill().stdout_text().contains("still here"));
 }
@@ -217,6 +225,8 @@ fn echo_answers_every_client() {
 fn ipv6_loopback_works() {
     let mut server = Proc::socklab(&["listen", "--echo", "[::1]:0"]);
     let port = server.port();
+    // bind() comes before listen(): connecting in between is refused.
+    server.wait_for("listen");
     let mut c = Proc::socklab(&["connect", &format!("[::1]:{port}")]);
     c.write(b"six\n");
     c.close_stdin();

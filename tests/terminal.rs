@@ -12,6 +12,7 @@ use util::{Proc, require};
 fn receive(payload: &[u8], on_terminal: bool) -> Vec<u8> {
     let mut server = Proc::socklab(&["listen", "0"]);
     let port = server.port().to_string();
+    server.wait_for("listen");
     let connect = format!("{} -q connect --recv-only 127.0.0.1 {port}", util::bin());
     let client = if on_terminal {
         require("script");

@@ -774,7 +774,7 @@ fn narrate_frame(t: &mut Tracer, id: SessionId, number: u64, frame: &crate::fram
             proto,
             number,
             n: frame.wire.len(),
-            text: &text,
+            text: text.as_str().into(),
             data: Data(&shown),
         },
     );

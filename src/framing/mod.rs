@@ -19,6 +19,7 @@ pub mod lines;
 pub mod message;
 pub mod raw;
 pub mod reader;
+pub mod summary;
 pub mod xml;
 
 use std::fmt;
@@ -139,7 +140,7 @@ impl Frame {
                     crate::trace::escape::preview(text, 60)
                 )
             }
-            Content::Json(v) => v.to_string(),
+            Content::Json(v) => summary::json(v, &self.wire),
             Content::Http(m) => m.summary(),
             Content::Xml(s) => s.summary(),
         }
@@ -253,8 +254,9 @@ impl FrameError {
         );
         let all = crate::trace::escape::preview(&self.context, usize::MAX);
         // The preview is quoted: the caret goes under the first character
-        // after the quote and everything before the position.
-        let col = before.chars().count() - 1;
+        // after the quote and everything before the position, counted in
+        // terminal columns (a Chinese character takes two).
+        let col = crate::trace::wrap::columns(&before).saturating_sub(1);
         format!("{all}\n{}^", " ".repeat(col))
     }
 }

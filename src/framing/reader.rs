@@ -189,4 +189,14 @@ mod tests {
         e.caret = 5;
         assert_eq!(e.pointer(), "\"{\\\"a\\\" 1}\"\n        ^");
     }
+
+    #[test]
+    fn the_caret_counts_terminal_columns() {
+        // 一起 takes four columns on a terminal, not two: the caret goes
+        // under the 1.
+        let mut e = FrameError::malformed("json", 8, "expected `:`");
+        e.context = "{\"一起\" 1}".as_bytes().to_vec();
+        e.caret = 10;
+        assert_eq!(e.pointer(), "\"{\\\"一起\\\" 1}\"\n           ^");
+    }
 }

@@ -78,30 +78,25 @@ pub enum Stanza {
 }
 
 impl Stanza {
+    /// One line for the narration, bounded however big the stanza is.
     pub fn summary(&self) -> String {
+        use super::summary::{clipped, element_text};
         match self {
             Stanza::StreamOpen(attrs) => {
                 let to = attrs
                     .iter()
                     .find(|(n, _)| n == "to")
-                    .map(|(_, v)| format!(" to {v}"))
+                    .map(|(_, v)| format!(" to {}", clipped(v, 100)))
                     .unwrap_or_default();
                 format!("<stream:stream>{to} opened: stanzas follow as its children")
             }
             Stanza::StreamClose => "</stream:stream>: the stream is closed".to_string(),
-            Stanza::Element(e) => {
-                let text = e.text();
-                let text = if text.chars().count() > 40 {
-                    format!("{}…", text.chars().take(40).collect::<String>())
-                } else {
-                    text
-                };
-                format!(
-                    "<{}> element, {} attribute(s), text {text:?}",
-                    e.name,
-                    e.attrs.len()
-                )
-            }
+            Stanza::Element(e) => format!(
+                "<{}> element, {} attribute(s), text {}",
+                clipped(&e.name, 100),
+                e.attrs.len(),
+                element_text(e, 40)
+            ),
         }
     }
 }

@@ -92,6 +92,11 @@ fn parse(number: usize, id: &'static str, source: &'static str) -> Result<Lesson
 }
 
 /// Lesson by number (1-based).
+/// How many lessons there are (they are numbered from 1).
+pub fn count() -> usize {
+    SOURCES.len()
+}
+
 pub fn by_number(n: usize) -> Result<&'static Lesson, String> {
     let lessons = all()?;
     lessons.get(n.wrapping_sub(1)).ok_or_else(|| {

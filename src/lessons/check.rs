@@ -30,10 +30,12 @@
 //! anything else is equality. Answers (`learner` steps) compare trimmed and
 //! case-insensitively.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Deserialize;
 use serde_json::Value;
+
+use crate::trace::escape;
 
 /// Who performs a step: the JSON `side` of its events.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
@@ -120,13 +122,13 @@ pub enum Outcome {
 
 /// The result of a check.
 #[derive(Debug)]
-pub struct Verdict {
+pub struct Verdict<'a> {
     pub outcomes: Vec<Outcome>,
     bindings: HashMap<String, Bound>,
-    events: Vec<Value>,
+    events: &'a [Value],
 }
 
-impl Verdict {
+impl Verdict<'_> {
     pub fn passed(&self) -> bool {
         self.outcomes
             .iter()
@@ -136,7 +138,7 @@ impl Verdict {
     /// Fills a template with what the check matched (for reports such as
     /// "you predicted 1; 3 arrived").
     pub fn fill(&self, template: &str) -> String {
-        fill(template, &self.bindings, &self.events)
+        fill(template, &self.bindings, self.events)
     }
 }
 
@@ -146,8 +148,20 @@ enum Bound {
     Skipped,
 }
 
+/// The event steps a check can look at, so that reading the log can leave
+/// the others out; `None` when a step matches any event. Always included:
+/// `start` (every command's first event, which tells whether a side ran
+/// socklab at all), `answer` and `usage_error`.
+pub fn steps_needed(steps: &[Step]) -> Option<BTreeSet<String>> {
+    let mut needed: BTreeSet<String> = ["start", "answer", "usage_error"].map(String::from).into();
+    for m in steps.iter().flat_map(Step::matchers) {
+        needed.insert(m.step?);
+    }
+    Some(needed)
+}
+
 /// Searches `events` (in log order) for the pattern `steps`.
-pub fn evaluate(steps: &[Step], foreign: Option<Who>, events: &[Value]) -> Verdict {
+pub fn evaluate<'a>(steps: &[Step], foreign: Option<Who>, events: &'a [Value]) -> Verdict<'a> {
     let skip: Vec<bool> = steps
         .iter()
         .map(|s| {
@@ -187,7 +201,7 @@ pub fn evaluate(steps: &[Step], foreign: Option<Who>, events: &[Value]) -> Verdi
     Verdict {
         outcomes,
         bindings,
-        events: events.to_vec(),
+        events,
     }
 }
 
@@ -378,7 +392,8 @@ fn try_fill(template: &str, bindings: &HashMap<String, Bound>, events: &[Value])
 }
 
 /// Like [`try_fill`], for text shown to a person: an unresolved reference
-/// becomes its default (`{listening.addr.port|5288}`) or `…`.
+/// becomes its default (`{listening.addr.port|5288}`) or `…`. What comes
+/// from the log is escaped: an event may quote a peer.
 fn fill(template: &str, bindings: &HashMap<String, Bound>, events: &[Value]) -> String {
     let mut out = String::new();
     let mut rest = template;
@@ -388,10 +403,10 @@ fn fill(template: &str, bindings: &HashMap<String, Bound>, events: &[Value]) -> 
         };
         out.push_str(&rest[..open]);
         let (reference, default) = split_default(&rest[open + 1..close]);
-        out.push_str(
-            &resolve(reference, bindings, events)
-                .unwrap_or_else(|| default.unwrap_or("…").to_string()),
-        );
+        match resolve(reference, bindings, events) {
+            Some(value) => out.push_str(&escape::line(&value)),
+            None => out.push_str(default.unwrap_or("…")),
+        }
         rest = &rest[close + 1..];
     }
     out.push_str(rest);
@@ -428,7 +443,8 @@ fn stuck_advice(
             e["step"] == "answer" && question.is_some_and(|q| e["question"] == q.as_str())
         });
         if let Some(answer) = last.and_then(|e| e["value"].as_str()) {
-            advice.push_str(&format!(" (Your answer so far: {answer:?}.)"));
+            let answer = escape::line(answer);
+            advice.push_str(&format!(" (Your answer so far: \"{answer}\".)"));
         }
     }
     if exhausted {
@@ -511,7 +527,8 @@ mod tests {
 
     #[test]
     fn advice_is_filled_from_what_did_happen() {
-        let v = evaluate(&tcp_pattern(), None, &log()[..1]);
+        let events = log();
+        let v = evaluate(&tcp_pattern(), None, &events[..1]);
         assert_eq!(
             v.outcomes[1],
             Outcome::Failed("no connected yet (port 5288)".into())
@@ -532,7 +549,8 @@ mod tests {
         assert!(v.passed(), "{:?}", v.outcomes);
         assert_eq!(v.outcomes[1], Outcome::Skipped);
         // ...but the server's own steps are still required.
-        let v = evaluate(&tcp_pattern(), Some(Who::Client), &log()[..1]);
+        let events = log();
+        let v = evaluate(&tcp_pattern(), Some(Who::Client), &events[..1]);
         assert!(!v.passed());
     }
 
@@ -566,6 +584,25 @@ mod tests {
         assert!(v.passed());
         assert_eq!(v.fill("{burst.count} from {burst.from}"), "3 from a:1");
         assert!(!evaluate(&[s], None, &events[..3]).passed());
+    }
+
+    #[test]
+    fn what_the_log_quotes_is_shown_escaped() {
+        let hostile = "\u{1b}]52;c;AAAA\u{7}\u{202e}";
+        let events = vec![
+            json!({"side": "server", "step": "message", "body": hostile}),
+            json!({"side": "learner", "step": "answer", "question": "q", "value": hostile}),
+        ];
+        let bindings = HashMap::from([("m".to_string(), Bound::Event { index: 0, count: 1 })]);
+        let shown = "\\x1b]52;c;AAAA\\x07\\u{202e}";
+        assert_eq!(
+            fill("got {m.body}", &bindings, &events),
+            format!("got {shown}")
+        );
+        let ask = step("answered", Who::Learner, "answer", &[("question", "q")]);
+        let advice = stuck_advice(&ask, &bindings, &events, false);
+        assert!(advice.contains(shown), "{advice}");
+        assert!(!advice.contains('\u{1b}'), "{advice}");
     }
 
     #[test]

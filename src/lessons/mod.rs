@@ -4,7 +4,8 @@
 //! - [`catalog`]: the lessons compiled in from `lessons/` (markdown with TOML
 //!   front matter: questions, hints, the check);
 //! - [`check`]: the pattern engine that matches a check against events;
-//! - [`progress`]: the state directory, the progress file, the session logs;
+//! - [`progress`]: the state directory and the progress file;
+//! - [`log`]: the session logs, bounded when written and when read;
 //! - [`render`] and [`chart`]: what the learner sees.
 //!
 //! While a lesson is current, every socklab command appends its events to that
@@ -14,6 +15,7 @@
 pub mod catalog;
 pub mod chart;
 pub mod check;
+pub mod log;
 pub mod progress;
 pub mod render;
 
@@ -24,10 +26,11 @@ use colored::Colorize;
 
 use crate::Silent;
 use crate::cli::{LessonAction, LessonArgs};
-use crate::trace::json::JsonSink;
 use crate::trace::{Event, Level, Side, Tracer};
 use catalog::{Lesson, QuestionKind};
 use check::Outcome;
+use log::reader::Log;
+use log::writer::LessonLog;
 use progress::{Progress, State};
 
 /// Failed checks after which the runner suggests a hint.
@@ -132,12 +135,12 @@ pub fn run(args: &LessonArgs, state: &State, color: bool) -> anyhow::Result<()> 
         (Some(LessonAction::Hint), _) => hint(state, &mut progress),
         (Some(LessonAction::Chart), _) => {
             let lesson = current(&progress)?;
-            let (events, _) = state.read_log(lesson.id)?;
+            let log = state.read_log(lesson.id, |_| true)?;
             out(&format!(
                 "Lesson {} · {}\n\n{}",
                 lesson.number,
                 lesson.meta.title,
-                chart::draw(&events, color)
+                chart::draw(&log.events, color)
             ))
         }
         (Some(LessonAction::Answer { question, value }), _) => {
@@ -168,8 +171,12 @@ fn start(
 
 fn check(state: &State, progress: &mut Progress, color: bool) -> anyhow::Result<()> {
     let lesson = current(progress)?;
-    let (events, torn) = state.read_log(lesson.id)?;
-    let verdict = check::evaluate(&lesson.meta.steps, lesson.meta.foreign, &events);
+    let needed = check::steps_needed(&lesson.meta.steps);
+    let log = state.read_log(lesson.id, |step| {
+        needed.as_ref().is_none_or(|n| n.contains(step))
+    })?;
+    let events = &log.events;
+    let verdict = check::evaluate(&lesson.meta.steps, lesson.meta.foreign, events);
     let paint = |s: &str, f: fn(&str) -> colored::ColoredString| {
         if color {
             f(s).to_string()
@@ -206,11 +213,7 @@ fn check(state: &State, progress: &mut Progress, color: bool) -> anyhow::Result<
             }
         }
     }
-    if torn > 0 {
-        text.push_str(&format!(
-            "\n({torn} unreadable line(s) in the session log were skipped.)\n"
-        ));
-    }
+    text.push_str(&log_notes(&log, lesson.number));
     if verdict.passed() {
         for q in lesson
             .meta
@@ -230,8 +233,10 @@ fn check(state: &State, progress: &mut Progress, color: bool) -> anyhow::Result<
                 } else {
                     "worth a second look"
                 };
+                // Both come from the session log, which may quote a peer.
+                let said = crate::trace::escape::line(said);
                 text.push_str(&format!(
-                    "\nYou predicted {said:?}; the log shows {truth:?}: {verdict_word}.\n"
+                    "\nYou predicted \"{said}\"; the log shows \"{truth}\": {verdict_word}.\n"
                 ));
             }
         }
@@ -259,6 +264,37 @@ fn check(state: &State, progress: &mut Progress, color: bool) -> anyhow::Result<
         out(&text)?;
         Err(Silent(1).into())
     }
+}
+
+/// What the learner should know about the log itself: lines skipped,
+/// events counted rather than recorded, a log that reached its cap.
+fn log_notes(log: &Log, number: usize) -> String {
+    let mut notes = String::new();
+    if log.skipped > 0 {
+        notes.push_str(&format!(
+            "\n({} unreadable line(s) in the session log were skipped: not socklab events, or damaged.)\n",
+            log.skipped
+        ));
+    }
+    if log.summarised > 0 {
+        notes.push_str(&format!(
+            "\n(To keep the session log small, {} reads, writes, frames and the like past the first {} of each connection were counted, not recorded one by one.)\n",
+            log.summarised,
+            log::KEEP
+        ));
+    }
+    if log.full {
+        notes.push_str(&format!(
+            "\n(The session log is full: socklab stopped recording at {} MiB, so what you did after that is not in it. `socklab lesson reset {number}` starts a fresh log.)\n",
+            log::CAP >> 20
+        ));
+    } else if log.cut {
+        notes.push_str(&format!(
+            "\n(The session log is larger than socklab ever writes; only its first {} MiB were read. `socklab lesson reset {number}` starts a fresh log.)\n",
+            log::READ_LIMIT >> 20
+        ));
+    }
+    notes
 }
 
 fn hint(state: &State, progress: &mut Progress) -> anyhow::Result<()> {
@@ -307,7 +343,14 @@ fn answer(state: &State, progress: &Progress, question: &str, value: &str) -> an
         .into());
     };
     let log = state.prepare_log(lesson.id)?;
-    let sink = JsonSink::append_to(&log, Level::Data)
+    if log::writer::is_full(&log) {
+        bail!(
+            "the session log {} is full, so your answer cannot be recorded: `socklab lesson reset {}` starts a fresh log",
+            log.display(),
+            lesson.number
+        );
+    }
+    let sink = LessonLog::open(&log, Level::Data)
         .with_context(|| format!("cannot write {}", log.display()))?;
     let mut tracer = Tracer::new("lesson");
     tracer.add(Box::new(sink));

@@ -4,20 +4,33 @@
 //! `--state-dir` or `SOCKLAB_STATE_DIR` overrides it. It holds:
 //! - `progress.json`: the current lesson, the lessons done, hint and attempt
 //!   counts. Small and plain, so a person can read or delete it;
-//! - `sessions/<lesson>.jsonl`: every event of every socklab command run while
-//!   that lesson was current (the same JSON lines as `--events`). Checks read it.
+//! - `sessions/<lesson>.jsonl`: the events of the socklab commands run while
+//!   that lesson was current (the same JSON lines as `--events`, bounded: see
+//!   [`log`](super::log)). Checks read it.
+//!
+//! Everything here was written by a person or a program we do not control,
+//! so it is checked before use: a progress file that is damaged, foreign or
+//! huge is explained (with the way out, `socklab lesson reset`); a current
+//! lesson that is not a plain lesson name (`../../x`, `/etc/x`) is damage,
+//! and session logs are only ever named after the lessons compiled in, so no
+//! progress file can make socklab write outside `sessions/`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
-use std::io;
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+
+use super::catalog;
+use super::log::reader::{self, Log};
 
 /// Written into every progress file; a file without it is not ours.
 const FORMAT: &str = "socklab-progress-1";
+
+/// A real progress file is a few hundred bytes; anything past this is not one.
+const MAX_PROGRESS: u64 = 1 << 20;
 
 /// The lesson state directory.
 #[derive(Clone, Debug)]
@@ -48,23 +61,42 @@ impl State {
         self.dir.join("sessions").join(format!("{lesson}.jsonl"))
     }
 
+    /// Explains an I/O error on `path` in the state directory, naming the
+    /// usual cause (the state directory is a file) when it is the cause.
+    fn failed(&self, doing: &str, path: &Path, e: io::Error) -> anyhow::Error {
+        if self.dir.exists() && !self.dir.is_dir() {
+            anyhow::anyhow!(
+                "the lesson state directory {} is a file, not a directory: move it away, or point --state-dir (or SOCKLAB_STATE_DIR) somewhere else",
+                self.dir.display()
+            )
+        } else {
+            anyhow::Error::new(e).context(format!("cannot {doing} {}", path.display()))
+        }
+    }
+
     /// Reads the progress file; a missing file is a fresh start.
     pub fn load(&self) -> anyhow::Result<Progress> {
         let path = self.progress_path();
-        let text = match fs::read_to_string(&path) {
-            Ok(text) => text,
+        let mut bytes = Vec::new();
+        let read =
+            fs::File::open(&path).and_then(|f| f.take(MAX_PROGRESS + 1).read_to_end(&mut bytes));
+        match read {
+            Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Progress::default()),
-            Err(e) => {
-                return Err(e).with_context(|| {
-                    format!("cannot read the lesson progress file {}", path.display())
-                });
-            }
-        };
+            Err(e) => return Err(self.failed("read the lesson progress file", &path, e)),
+        }
         let way_out = format!(
             "run `socklab lesson reset` to start the lessons afresh, or move {} away",
             path.display()
         );
-        let progress: Progress = serde_json::from_str(&text).map_err(|e| {
+        if bytes.len() as u64 > MAX_PROGRESS {
+            bail!(
+                "{} is larger than any lesson progress file (over {} bytes); {way_out}",
+                path.display(),
+                MAX_PROGRESS
+            );
+        }
+        let progress: Progress = serde_json::from_slice(&bytes).map_err(|e| {
             anyhow::anyhow!(
                 "the lesson progress file {} is damaged ({e}); {way_out}",
                 path.display()
@@ -77,14 +109,19 @@ impl State {
                 progress.format
             );
         }
+        if let Some(id) = progress.current.as_deref().filter(|id| !plain_name(id)) {
+            bail!(
+                "the lesson progress file {} is damaged: its current lesson {id:?} is not a lesson name; {way_out}",
+                path.display()
+            );
+        }
         Ok(progress)
     }
 
     /// Writes the progress file atomically (write a temporary file, rename),
     /// so a crash never leaves half a file.
     pub fn save(&self, progress: &Progress) -> anyhow::Result<()> {
-        fs::create_dir_all(&self.dir)
-            .with_context(|| format!("cannot create {}", self.dir.display()))?;
+        fs::create_dir_all(&self.dir).map_err(|e| self.failed("create", &self.dir, e))?;
         let path = self.progress_path();
         let tmp = path.with_extension("json.tmp");
         let text = serde_json::to_string_pretty(progress)?;
@@ -97,49 +134,42 @@ impl State {
     /// commands append their events to it. A damaged progress file turns
     /// logging off with a warning rather than stopping the command.
     pub fn active_log(&self) -> Option<PathBuf> {
-        match self.load() {
-            Ok(p) => p.current.map(|id| self.log_path(&id)),
+        let current = match self.load() {
+            Ok(p) => p.current?,
             Err(e) => {
-                eprintln!("socklab: lesson logging is off: {e:#}");
+                // The error may quote the damaged file.
+                let e = crate::trace::escape::line(&format!("{e:#}")).into_owned();
+                eprintln!("socklab: lesson logging is off: {e}");
+                return None;
+            }
+        };
+        // The file is named after the compiled-in lesson, never after what
+        // the progress file says.
+        match catalog::by_id(&current) {
+            Some(lesson) => Some(self.log_path(lesson.id)),
+            None => {
+                eprintln!(
+                    "socklab: lesson logging is off: the current lesson {current:?} is not one of this socklab's lessons (`socklab lessons` lists them)"
+                );
                 None
             }
         }
     }
 
-    /// Opens (creating) the log for appending.
+    /// Creates the sessions directory, and gives the path of a lesson's log.
     pub fn prepare_log(&self, lesson: &str) -> anyhow::Result<PathBuf> {
         let path = self.log_path(lesson);
         if let Some(parent) = path.parent() {
-            fs::create_dir_all(parent)
-                .with_context(|| format!("cannot create {}", parent.display()))?;
+            fs::create_dir_all(parent).map_err(|e| self.failed("create", parent, e))?;
         }
         Ok(path)
     }
 
-    /// The events recorded for a lesson, in order of time. Lines that are not
-    /// JSON objects (a torn write, a hand edit) are skipped and counted.
-    pub fn read_log(&self, lesson: &str) -> anyhow::Result<(Vec<Value>, usize)> {
+    /// The events recorded for a lesson whose step `wanted` accepts, in order
+    /// of time, read in bounded memory (see [`reader`]).
+    pub fn read_log(&self, lesson: &str, wanted: impl Fn(&str) -> bool) -> anyhow::Result<Log> {
         let path = self.log_path(lesson);
-        let text = match fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((Vec::new(), 0)),
-            Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
-        };
-        let mut bad = 0;
-        let mut events: Vec<Value> = text
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .filter_map(|l| match serde_json::from_str::<Value>(l) {
-                Ok(v) if v.is_object() => Some(v),
-                _ => {
-                    bad += 1;
-                    None
-                }
-            })
-            .collect();
-        // Processes append concurrently; time orders them (stable for ties).
-        events.sort_by_key(|e| e["ts_us"].as_u64().unwrap_or(0));
-        Ok((events, bad))
+        reader::read(&path, wanted).map_err(|e| self.failed("read the session log", &path, e))
     }
 
     pub fn clear_log(&self, lesson: &str) -> anyhow::Result<()> {
@@ -148,6 +178,16 @@ impl State {
             _ => Ok(()),
         }
     }
+}
+
+/// Whether `id` can name a lesson (and so a file in `sessions/`): lowercase
+/// letters, digits and dashes, like `03-tcp-two-terminals`.
+fn plain_name(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 /// What the learner has done so far.
@@ -232,22 +272,48 @@ mod tests {
     }
 
     #[test]
-    fn the_log_is_read_in_time_order_and_torn_lines_are_counted() {
+    fn a_current_lesson_that_is_a_path_is_damage() {
         let (_d, state) = state();
-        let path = state.prepare_log("x").expect("log");
-        fs::write(
-            &path,
-            "{\"ts_us\":2,\"step\":\"b\"}\n{\"ts_us\":1,\"step\":\"a\"}\n{\"ts_us\":3,\"st\n",
-        )
-        .expect("write");
-        let (events, bad) = state.read_log("x").expect("read");
-        assert_eq!(
-            events
-                .iter()
-                .map(|e| e["step"].as_str().unwrap_or(""))
-                .collect::<Vec<_>>(),
-            ["a", "b"]
+        for current in ["../../x", "/etc/passwd", "sessions/../../x", ""] {
+            let p = Progress {
+                current: Some(current.into()),
+                ..Progress::default()
+            };
+            fs::write(
+                state.progress_path(),
+                serde_json::to_string(&p).expect("json"),
+            )
+            .expect("write");
+            let err = format!("{:#}", state.load().expect_err(current));
+            assert!(err.contains("not a lesson name"), "{current}: {err}");
+            assert_eq!(state.active_log(), None);
+        }
+    }
+
+    #[test]
+    fn a_huge_or_binary_progress_file_is_explained() {
+        let (_d, state) = state();
+        fs::write(state.progress_path(), vec![b' '; 2 << 20]).expect("write");
+        let err = format!("{:#}", state.load().expect_err("huge"));
+        assert!(
+            err.contains("larger than any lesson progress file"),
+            "{err}"
         );
-        assert_eq!(bad, 1);
+        fs::write(state.progress_path(), b"{\"format\": \"\xff\"}").expect("write");
+        let err = format!("{:#}", state.load().expect_err("binary"));
+        assert!(err.contains("damaged"), "{err}");
+    }
+
+    #[test]
+    fn a_state_directory_that_is_a_file_is_named() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("state");
+        fs::write(&file, b"").expect("write");
+        let state = State::locate(Some(&file));
+        let err = format!("{:#}", state.load().expect_err("a file"));
+        assert!(err.contains("is a file, not a directory"), "{err}");
+        let err = format!("{:#}", state.prepare_log("x").expect_err("a file"));
+        assert!(err.contains("--state-dir"), "{err}");
+        assert_eq!(state.active_log(), None);
     }
 }

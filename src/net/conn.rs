@@ -14,7 +14,7 @@ use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr};
 use std::rc::Rc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use mio::Token;
 use mio::net::TcpStream;
@@ -70,6 +70,12 @@ pub struct Conn {
     pub close_by: Option<Instant>,
     /// Largest write() (`relay --slice`): more is sent in several writes.
     pub max_write: usize,
+    /// Reading stopped because the write queue is full (see [`HIGH_WATER`]).
+    pub paused: bool,
+    /// Listed for another read without waiting for poll().
+    pub more: bool,
+    /// The deadline this connection has in the loop's timer heap, if any.
+    pub armed: Option<Instant>,
     /// Rewrites what read and write events show (never the bytes
     /// themselves): the chat hides passwords with it.
     pub redact: Option<[Box<dyn Redact>; 2]>,
@@ -85,6 +91,10 @@ pub trait Redact {
 pub const HIGH_WATER: usize = 1 << 20;
 /// Reads per readiness before giving other sockets a turn.
 const READS_PER_TURN: usize = 16;
+/// After an error of the peer's making (a bad frame, a request head too
+/// slow), how long to wait for its FIN before closing anyway: a "lingering
+/// close", as web servers do, so that our last words are not lost to a reset.
+pub const LINGER: Duration = Duration::from_secs(2);
 
 impl Conn {
     pub fn new(id: u64, side: Side, token: Token, stream: TcpStream, peer: SocketAddr) -> Conn {
@@ -105,6 +115,9 @@ impl Conn {
             failed: false,
             close_by: None,
             max_write: usize::MAX,
+            paused: false,
+            more: false,
+            armed: None,
             redact: None,
         }
     }
@@ -134,6 +147,16 @@ impl Conn {
                 Sending::Done
             };
         }
+    }
+
+    /// Gives up on what the peer sends after an error it caused: what is
+    /// queued (an error reply) still goes out, then FIN; the rest of its bytes
+    /// are read and dropped until its FIN, or [`LINGER`] passes.
+    pub fn linger_close(&mut self) {
+        self.inbound = None;
+        self.failed = true;
+        self.finish_sending(true);
+        self.close_by = Some(Instant::now() + LINGER);
     }
 
     /// Whether our half is finished: FIN sent, or nothing more to send.
@@ -184,6 +207,11 @@ impl Conn {
                 Err(e) if interrupted(&e) => {}
                 Err(e) => return Err(NetError::new(Action::Write, self.peer, e)),
             }
+        }
+        // An idle connection keeps no buffer: a queue that once held many
+        // chunks would otherwise keep its capacity while the peer is quiet.
+        if self.queue.capacity() > 8 {
+            self.queue = VecDeque::new();
         }
         if self.sending == Sending::FinWhenFlushed {
             self.shutdown_write(t)?;
@@ -252,6 +280,26 @@ impl Conn {
             }
         }
         Ok(ReadRound::MoreLater)
+    }
+
+    /// close() with SO_LINGER set to 0: instead of FIN the kernel sends RST
+    /// and throws away anything still unsent, so the peer's next read fails
+    /// with ECONNRESET rather than returning 0. This is how a relay passes a
+    /// failure on instead of turning it into an orderly end of the stream.
+    pub fn reset(self, t: &mut Tracer, registry: &mio::Registry) {
+        if socket2::SockRef::from(&self.stream)
+            .set_linger(Some(std::time::Duration::ZERO))
+            .is_ok()
+        {
+            self.emit(
+                t,
+                Event::SetOption {
+                    option: "SO_LINGER",
+                    value: 0,
+                },
+            );
+        }
+        self.close(t, registry);
     }
 
     /// close(): emits the totals. The socket itself closes when dropped.

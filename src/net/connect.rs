@@ -45,7 +45,7 @@ pub fn run(args: &ConnectArgs, t: &mut Tracer) -> anyhow::Result<()> {
     }
     let framing = Framing::from_args(&args.framing, Role::Client, format!("{host}:{port}"))?;
     let addrs = resolve_narrated(t, Side::Client, &host, port)?;
-    let deadline = args.timeout.map(|d| Instant::now() + d);
+    let deadline = args.timeout.and_then(|d| Instant::now().checked_add(d));
     let mut poll = Poll::new()?;
     let mut last_error = None;
     for (i, &addr) in addrs.iter().enumerate() {

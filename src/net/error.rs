@@ -31,14 +31,19 @@ impl NetError {
     /// Records this error as an event: narration shows it with its
     /// explanation, JSON carries `kind`, `why` and `next`.
     pub fn emit(&self, tracer: &mut Tracer, side: Side, conn: Option<u64>) {
+        self.emit_as(tracer, side, conn, &self.to_string());
+    }
+
+    /// Like [`NetError::emit`], with a message of the caller's wording (when
+    /// "could not VERB TARGET" does not say what happened).
+    pub fn emit_as(&self, tracer: &mut Tracer, side: Side, conn: Option<u64>, message: &str) {
         let ex = self.explanation();
-        let message = self.to_string();
         tracer.emit(
             side,
             conn,
             Event::Error {
                 kind: ex.kind,
-                message: &message,
+                message: message.into(),
                 why: &ex.why,
                 next: &ex.next,
                 errno: self.source.raw_os_error(),

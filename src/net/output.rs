@@ -10,7 +10,7 @@ use std::fs::File;
 use std::io::{self, IsTerminal, Write};
 use std::os::fd::AsFd;
 
-use crate::trace::escape::TerminalSafe;
+use crate::trace::terminal::TerminalSafe;
 
 pub struct Output {
     file: File,

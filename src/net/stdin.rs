@@ -32,6 +32,8 @@ pub struct StdinPump {
     rx: Receiver<Input>,
     recycle: SyncSender<Vec<u8>>,
     ended: bool,
+    /// Taken off the channel by [`StdinPump::has_next`], not yet by `try_next`.
+    peeked: Option<Input>,
     /// Held here as well as in the thread: when the thread exits right after
     /// its last wake(), dropping the only Waker would close its eventfd, and
     /// epoll forgets the events of a closed descriptor, so the loop would
@@ -72,12 +74,26 @@ impl StdinPump {
             rx,
             recycle,
             ended: false,
+            peeked: None,
             _waker: keep,
         })
     }
 
+    /// Whether a chunk (or the end) is waiting, without taking it. Never
+    /// blocks.
+    pub fn has_next(&mut self) -> bool {
+        if self.peeked.is_none() {
+            self.peeked = self.receive();
+        }
+        self.peeked.is_some()
+    }
+
     /// The next chunk, if one is waiting. Never blocks.
     pub fn try_next(&mut self) -> Option<Input> {
+        self.peeked.take().or_else(|| self.receive())
+    }
+
+    fn receive(&mut self) -> Option<Input> {
         if self.ended {
             return None;
         }

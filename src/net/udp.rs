@@ -243,7 +243,7 @@ pub fn send(args: &SendArgs, t: &mut Tracer) -> anyhow::Result<()> {
             }
         }
         if stdin.is_none() && sender.pending.is_empty() && deadline.is_none() {
-            deadline = Some(Instant::now() + args.wait);
+            deadline = Instant::now().checked_add(args.wait);
         }
         let timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
         if timeout == Some(Duration::ZERO) {

@@ -8,7 +8,7 @@
 //! those three into a private random stream (splitmix64) and draws from it in
 //! a fixed order.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Which way a datagram or chunk travels through the relay.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -20,6 +20,13 @@ pub enum Dir {
 }
 
 impl Dir {
+    /// The way back.
+    pub fn reverse(self) -> Dir {
+        match self {
+            Dir::Up => Dir::Down,
+            Dir::Down => Dir::Up,
+        }
+    }
     pub fn arrow(self) -> &'static str {
         match self {
             Dir::Up => "→",
@@ -100,13 +107,25 @@ impl Impairment {
             return Fate::Drop;
         }
         let jitter = self.jitter.as_secs_f64() * swing;
-        let delay = Duration::from_secs_f64((self.delay.as_secs_f64() + jitter).max(0.0));
+        let seconds = (self.delay.as_secs_f64() + jitter).max(0.0);
+        // A delay beyond what Duration holds (10^19 s) is as good as forever.
+        let delay = Duration::try_from_secs_f64(seconds).unwrap_or(Duration::MAX);
         Fate::Deliver {
             copies: if dup { 2 } else { 1 },
             hold,
             delay,
         }
     }
+}
+
+/// The moment `wait` after `now`, for a delay, a window or an idle timeout.
+/// A wait longer than a century is not going to end while the relay runs:
+/// it is cut to a century, so that a huge `--delay` can never overflow the
+/// clock (`Instant + Duration` panics on overflow).
+pub fn deadline(now: Instant, wait: Duration) -> Instant {
+    const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+    // Instant counts nanoseconds in an i64 of seconds: a century always fits.
+    now.checked_add(wait.min(CENTURY)).unwrap_or(now)
 }
 
 /// Parses a percentage: `30%`, `30`, `2.5%`.
@@ -204,6 +223,28 @@ mod tests {
             };
             assert!((30..=70).contains(&delay.as_millis()), "{delay:?}");
         }
+    }
+
+    #[test]
+    fn huge_delays_never_overflow() {
+        let imp = Impairment {
+            delay: Duration::MAX,
+            jitter: Duration::MAX,
+            ..Impairment::default()
+        };
+        for n in 1..100 {
+            let Fate::Deliver { delay, .. } = imp.fate(Dir::Up, n) else {
+                panic!("no loss asked")
+            };
+            let now = Instant::now();
+            assert!(deadline(now, delay) > now + Duration::from_secs(3600));
+        }
+        let now = Instant::now();
+        assert_eq!(deadline(now, Duration::ZERO), now);
+        assert_eq!(
+            deadline(now, Duration::from_millis(5)),
+            now + Duration::from_millis(5)
+        );
     }
 
     #[test]

@@ -11,9 +11,13 @@
 //! Put it between two terminals, or in front of a framing demo (`--slice 1`
 //! before `listen --proto xml` is the torture test for a stanza parser).
 //! [`fate`] decides deterministically what happens to each datagram;
-//! [`udp`] and [`tcp`] are the two event loops.
+//! [`udp`] and [`tcp`] are the two event loops; [`limits`] says how much
+//! they may hold before a TCP sender is slowed down (back-pressure) or a UDP
+//! datagram is dropped (narrated), so that no sender can make the relay
+//! grow without bound.
 
 pub mod fate;
+pub mod limits;
 pub mod tcp;
 pub mod udp;
 

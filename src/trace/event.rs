@@ -10,6 +10,8 @@ use std::net::SocketAddr;
 
 use serde::{Serialize, Serializer};
 
+use super::Untrusted;
+
 /// Which end of the conversation an event belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -240,14 +242,15 @@ pub enum Event<'a> {
     /// table; `why` and `next` are the plain-words explanation.
     Error {
         kind: &'a str,
-        message: &'a str,
+        /// May quote a peer's bytes (a framing error) or a file's.
+        message: Untrusted<'a>,
         why: &'a str,
         next: &'a str,
         #[serde(skip_serializing_if = "Option::is_none")]
         errno: Option<i32>,
         /// The offending bytes and a caret line under the position (framing).
         #[serde(skip_serializing_if = "Option::is_none")]
-        pointer: Option<&'a str>,
+        pointer: Option<Untrusted<'a>>,
     },
     /// `socklab frame`: bytes handed to the codec, as a read would.
     Feed {
@@ -260,7 +263,8 @@ pub enum Event<'a> {
         proto: &'a str,
         number: u64,
         n: usize,
-        text: &'a str,
+        /// A summary of the frame, quoting what the peer sent.
+        text: Untrusted<'a>,
         #[serde(rename = "data")]
         data: Data<'a>,
     },
@@ -273,9 +277,9 @@ pub enum Event<'a> {
     },
     /// A frame that is an instant message.
     Message {
-        from: &'a str,
-        to: &'a str,
-        body: &'a str,
+        from: Untrusted<'a>,
+        to: Untrusted<'a>,
+        body: Untrusted<'a>,
     },
     /// What the relay did with datagram or chunk `number` going `dir`
     /// (`up`: client to target, `down`: back): forwarded, dropped,

@@ -19,6 +19,12 @@ pub fn why(event: &Event) -> Option<&'static str> {
         Event::Socket { .. } => {
             "socket() asks the kernel for a new endpoint; you get back a small number, a file descriptor, that names it in every later call"
         }
+        Event::SetOption {
+            option: "SO_LINGER",
+            ..
+        } => {
+            "SO_LINGER with a timeout of 0 makes close() abort the connection: the kernel sends RST instead of FIN and drops unsent data, so the peer sees ECONNRESET, not an orderly end"
+        }
         Event::SetOption { .. } => {
             "SO_REUSEADDR lets a restarted server bind its port at once, even while old connections on it wait out TIME_WAIT"
         }
@@ -79,7 +85,9 @@ pub fn why(event: &Event) -> Option<&'static str> {
         Event::Sent { .. } => {
             "send() on UDP hands one whole datagram to the kernel; nothing tells us whether it arrives"
         }
-        Event::Timeout { .. } => "a deadline passed with nothing happening on the socket",
+        Event::Timeout { .. } => {
+            "a deadline passed: a program that waits on the network needs limits, or a silent or slow peer holds it (and its resources) forever"
+        }
         Event::Frame { .. } => {
             "TCP delivers a stream of bytes with no boundaries; the protocol says where each message ends, and the reader cuts it out of what it has buffered"
         }
@@ -137,6 +145,10 @@ pub enum Action {
     Events,
     /// A connection stayed silent longer than `--idle-timeout`.
     Idle,
+    /// An HTTP request head took longer than `--head-timeout`.
+    Head,
+    /// A `-k` client fell more than `--max-lag` behind the broadcast.
+    Lag,
 }
 
 impl Action {
@@ -156,6 +168,8 @@ impl Action {
             Action::Stdout => "write",
             Action::Events => "write the event file",
             Action::Idle => "wait for data from",
+            Action::Head => "wait for the request head from",
+            Action::Lag => "keep sending to",
         }
     }
 }
@@ -212,7 +226,22 @@ pub fn explain(action: Action, target: &str, err: &io::Error) -> Explanation {
         (Action::Idle, _) => (
             "idle_timeout",
             format!("nothing was sent or received on the connection with {target} for longer than --idle-timeout allows ({err})"),
-            "raise --idle-timeout, or leave it out to wait as long as the peer likes".to_string(),
+            "raise --idle-timeout; leave it out to wait as long as the peer likes (listen --proto http waits 60s unless told)".to_string(),
+        ),
+        (Action::Head, _) => (
+            "head_timeout",
+            format!("{target} began a request, and its head (request line and headers) was still not complete {err}; a client that trickles a byte at a time (slowloris) would otherwise hold a connection forever, so the server answers 408 Request Timeout and closes"),
+            "raise --head-timeout if the client is honest but slow".to_string(),
+        ),
+        (Action::Lag, _) => (
+            "fell_behind",
+            format!("with -k every client gets every byte of stdin; {target} stopped reading, and what waited for it grew past --max-lag ({err}). Waiting for it would hold back every other client, and queueing without end would use up memory, so it was dropped"),
+            "raise --max-lag if this client is only slow; one that never reads cannot be waited for".to_string(),
+        ),
+        (Action::Accept, Some(libc::EMFILE | libc::ENFILE)) => (
+            "too_many_open_files",
+            "every connection is a file descriptor, and the process (EMFILE: its RLIMIT_NOFILE, see `ulimit -n`) or the whole system (ENFILE) has none left; while none is free, accept() fails and new clients wait in the listen queue. socklab keeps serving the connections it has, and tries accept() again when one closes and every 100 ms".to_string(),
+            "raise the limit in the shell that starts socklab (`ulimit -n 4096`), or cap the clients with --max-conns".to_string(),
         ),
         (_, Some(libc::ETIMEDOUT)) | (_, None) if err.kind() == io::ErrorKind::TimedOut => (
             "timed_out",
@@ -248,6 +277,11 @@ pub fn explain(action: Action, target: &str, err: &io::Error) -> Explanation {
             "message_too_long",
             "a UDP datagram carries at most 65,507 bytes of data over IPv4 (65,535 minus 20 bytes of IP header and 8 of UDP header) and 65,527 over IPv6; this one was bigger, so the kernel refused it (EMSGSIZE)".to_string(),
             "send less per datagram (split the data), or use TCP, which is a stream with no message size limit".to_string(),
+        ),
+        (_, Some(libc::EMFILE | libc::ENFILE)) => (
+            "too_many_open_files",
+            format!("no file descriptor was left to {} {target}: every socket is a descriptor, and this process holds as many as its limit allows (EMFILE, see `ulimit -n`) or the whole system does (ENFILE)", action.verb()),
+            "close connections you no longer need, or raise the limit in the shell that starts socklab (`ulimit -n 4096`)".to_string(),
         ),
         (Action::Stdin, _) => (
             "input_failed",
@@ -304,12 +338,18 @@ mod tests {
             (Action::Write, libc::EPIPE, "broken_pipe"),
             (Action::Send, libc::EMSGSIZE, "message_too_long"),
             (Action::Bind, libc::EADDRNOTAVAIL, "address_not_available"),
+            (Action::Accept, libc::EMFILE, "too_many_open_files"),
+            (Action::Accept, libc::ENFILE, "too_many_open_files"),
         ];
         for (action, code, kind) in cases {
             assert_eq!(explain(action, "127.0.0.1:80", &os(code)).kind, kind);
         }
         let timeout = io::Error::new(io::ErrorKind::TimedOut, "no answer within 1s");
         assert_eq!(explain(Action::Connect, "x:1", &timeout).kind, "timed_out");
+        let slow = io::Error::new(io::ErrorKind::TimedOut, "10000 ms after its first byte");
+        assert_eq!(explain(Action::Head, "x:1", &slow).kind, "head_timeout");
+        let lag = io::Error::other("it had 4.0 MiB more waiting");
+        assert_eq!(explain(Action::Lag, "x:1", &lag).kind, "fell_behind");
         let lookup = io::Error::other("failed to lookup address information");
         assert_eq!(
             explain(Action::Resolve, "nosuch.invalid", &lookup).kind,

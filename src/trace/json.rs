@@ -5,13 +5,17 @@
 //! come first; the step's own fields follow. `docs/events.md` is the schema.
 //! Each line is written with a single `write` call so that several socklab
 //! processes appending to one event file never interleave inside a line.
+//! On a terminal, characters that JSON allows raw in strings but a terminal
+//! would obey (C1 controls, bidi and invisible characters) are written as
+//! `\uXXXX` escapes: still JSON, decoding to the same text.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
-use std::path::Path;
+use std::io::{self, IsTerminal, Write};
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use super::escape::json_for_terminal;
 use super::event::{Event, Level, Side};
 use super::{Record, Sink};
 
@@ -35,6 +39,12 @@ pub struct JsonSink {
     out: Box<dyn Write>,
     level: Level,
     line: Vec<u8>,
+    /// The file behind `out` (`--events FILE`), named if a write fails.
+    path: Option<PathBuf>,
+    /// A write to `path` failed and was reported: the file gets no more.
+    failed: bool,
+    /// Whether `out` is a terminal (see [`JsonSink::on_terminal`]).
+    terminal: bool,
 }
 
 impl JsonSink {
@@ -43,13 +53,27 @@ impl JsonSink {
             out,
             level,
             line: Vec::with_capacity(512),
+            path: None,
+            failed: false,
+            terminal: false,
         }
+    }
+
+    /// Says that `out` is a terminal: strings are then escaped for it.
+    /// A file or a pipe gets serde_json's output as it is.
+    pub fn on_terminal(mut self, terminal: bool) -> JsonSink {
+        self.terminal = terminal;
+        self
     }
 
     /// Appends to `path`, creating it if needed.
     pub fn append_to(path: &Path, level: Level) -> io::Result<JsonSink> {
         let file: File = OpenOptions::new().create(true).append(true).open(path)?;
-        Ok(JsonSink::new(Box::new(file), level))
+        let terminal = file.is_terminal();
+        Ok(JsonSink {
+            path: Some(path.to_path_buf()),
+            ..JsonSink::new(Box::new(file), level).on_terminal(terminal)
+        })
     }
 }
 
@@ -79,10 +103,29 @@ impl Sink for JsonSink {
     }
 
     fn record(&mut self, rec: &Record) -> io::Result<()> {
+        if self.failed {
+            return Ok(());
+        }
         self.line.clear();
         write_line(rec, &mut self.line)?;
+        if self.terminal
+            && let Ok(json) = std::str::from_utf8(&self.line)
+            && let std::borrow::Cow::Owned(safe) = json_for_terminal(json)
+        {
+            self.line = safe.into_bytes();
+        }
         self.line.push(b'\n');
-        self.out.write_all(&self.line)
+        let written = self.out.write_all(&self.line);
+        // A lost event file must not go unnoticed, nor stop the data path:
+        // say so once, in plain words, and stop writing there.
+        if let (Err(e), Some(path)) = (&written, &self.path) {
+            self.failed = true;
+            eprintln!(
+                "socklab: cannot write events to {}: {e}; the events from here on are not in that file (the command carries on)",
+                path.display()
+            );
+        }
+        written
     }
 }
 

@@ -5,19 +5,25 @@
 //! it to each [`Sink`]: the coloured narration ([`text`]), JSON lines on stderr or
 //! in an `--events FILE` ([`json`]), the `-x` hex dump ([`hexdump`]). Sinks
 //! declare the [`Level`] they want, so a quiet bulk transfer does not even build
-//! the events nobody will read.
+//! the events nobody will read. Text from a peer travels in events as
+//! [`Untrusted`], which only the one escaper ([`escape`]) turns into display
+//! text.
 
 pub mod escape;
 pub mod event;
 pub mod explain;
 pub mod hexdump;
 pub mod json;
+pub mod terminal;
 pub mod text;
+pub mod untrusted;
+pub mod wrap;
 
 use std::io;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 pub use event::{Data, Event, Family, Kind, Level, Op, Side};
+pub use untrusted::Untrusted;
 
 /// An event with the facts every renderer needs beside it.
 pub struct Record<'a> {

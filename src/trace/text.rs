@@ -10,6 +10,12 @@
 //! Two layouts: lines (the default), and two columns, server on the left and
 //! client on the right, which `socklab demo udp` uses to put both sides of a
 //! conversation next to each other.
+//!
+//! Text from a peer arrives as [`Untrusted`](super::Untrusted) and is escaped
+//! when it is formatted; as a second line of defence every line the sink
+//! writes is escaped once more, so the only escape sequences that reach the
+//! terminal are the colours the sink adds itself, whatever a future event
+//! carries.
 
 use std::collections::{HashMap, HashSet};
 use std::io::{self, Write};
@@ -17,9 +23,10 @@ use std::time::{Duration, Instant};
 
 use colored::{ColoredString, Colorize};
 
-use super::escape::preview;
+use super::escape::{self, preview};
 use super::event::{Event, Level, Side};
 use super::explain::why;
+use super::wrap::{columns, wrap};
 use super::{Record, Sink};
 
 /// Reads and writes narrated one by one per connection before summarising.
@@ -140,6 +147,9 @@ impl TextSink {
         pre: &[String],
         extra: Vec<ColoredString>,
     ) -> io::Result<()> {
+        let main = escaped(main);
+        let pre: Vec<String> = pre.iter().map(|l| escape::line(l).into_owned()).collect();
+        let extra: Vec<ColoredString> = extra.into_iter().map(escaped).collect();
         let mut text = String::new();
         match self.layout {
             Layout::Lines => {
@@ -162,7 +172,7 @@ impl TextSink {
                     text.push_str(&format!("{:INDENT$}{}\n", "", restyle(&main, &piece)));
                 }
                 // Preformatted (a caret under an offending byte): never wrapped.
-                for line in pre {
+                for line in &pre {
                     text.push_str(&format!("{:INDENT$}  {line}\n", ""));
                 }
                 for line in extra {
@@ -233,7 +243,7 @@ impl Sink for TextSink {
                 ..
             } => {
                 if let Some(pointer) = pointer {
-                    pre.extend(pointer.lines().map(str::to_string));
+                    pre.extend(pointer.lines().map(|l| l.to_string()));
                 }
                 if !why.is_empty() {
                     extra.push(format!("why:  {why}").normal());
@@ -441,6 +451,10 @@ impl Event<'_> {
             Event::Connect {
                 in_progress: true, ..
             } => "connect_in_progress",
+            Event::SetOption {
+                option: "SO_LINGER",
+                ..
+            } => "set_option_linger",
             other => other.step(),
         }
     }
@@ -495,41 +509,20 @@ fn millis_text(ms: u64) -> String {
     }
 }
 
-/// Pads a styled cell to `width` visible characters.
+/// Pads a styled cell to `width` terminal columns.
 fn pad(styled: &ColoredString, plain: &str, width: usize) -> String {
-    let len = plain.chars().count();
-    format!("{styled}{}", " ".repeat(width.saturating_sub(len)))
+    format!(
+        "{styled}{}",
+        " ".repeat(width.saturating_sub(columns(plain)))
+    )
 }
 
-/// Splits `text` into lines of at most `width` characters, breaking at spaces
-/// where it can; lines after the first are indented by two spaces.
-fn wrap(text: &str, width: usize) -> Vec<String> {
-    let width = width.max(12);
-    let mut lines: Vec<String> = Vec::new();
-    let mut line = String::new();
-    let limit = |lines: &Vec<String>| if lines.is_empty() { width } else { width - 2 };
-    for word in text.split(' ') {
-        let fits = line.chars().count() + 1 + word.chars().count() <= limit(&lines);
-        if !line.is_empty() && !fits {
-            lines.push(std::mem::take(&mut line));
-        }
-        if !line.is_empty() {
-            line.push(' ');
-        }
-        line.push_str(word);
-        while line.chars().count() > limit(&lines) {
-            let cut: String = line.chars().take(limit(&lines)).collect();
-            line = line.chars().skip(cut.chars().count()).collect();
-            lines.push(cut);
-        }
+/// The same styled text with every dangerous character escaped.
+fn escaped(styled: ColoredString) -> ColoredString {
+    match escape::line(&styled.input) {
+        std::borrow::Cow::Borrowed(_) => styled,
+        std::borrow::Cow::Owned(safe) => restyle(&styled, &safe),
     }
-    if !line.is_empty() || lines.is_empty() {
-        lines.push(line);
-    }
-    for l in lines.iter_mut().skip(1) {
-        l.insert_str(0, "  ");
-    }
-    lines
 }
 
 /// Gives `piece` the same colour and style as `like`.
@@ -544,20 +537,123 @@ fn restyle(like: &ColoredString, piece: &str) -> ColoredString {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::framing::{FrameReader, JsonFraming, Limits, Proto, Role, codec};
+    use crate::trace::{Data, Untrusted};
+    use std::time::Instant;
+
+    fn record(sink: &mut TextSink, event: &Event) {
+        let rec = Record {
+            ts_us: 0,
+            elapsed: Duration::ZERO,
+            pid: 1,
+            command: "listen",
+            side: Side::Server,
+            conn: Some(1),
+            event,
+        };
+        sink.record(&rec).expect("writes to a sink");
+    }
+
+    /// Cuts a one-line JSON message with a body of `len` bytes, then times
+    /// narrating it (the frame line and the message line): the fastest of
+    /// five, since a shared machine only ever adds time.
+    fn narrate_json_message(len: usize) -> Duration {
+        let body = "x".repeat(len);
+        let wire = format!(
+            "{}\n",
+            serde_json::json!({"from": "a", "to": "b", "body": body})
+        );
+        let limits = Limits {
+            max_frame: 4 << 20,
+            ..Limits::default()
+        };
+        let mut reader = FrameReader::new(
+            codec(Proto::Json, JsonFraming::Newline, Role::Server),
+            limits,
+        );
+        reader.push(wire.as_bytes());
+        let frame = reader.next_frame().expect("valid").expect("whole");
+        let mut sink = TextSink::new(Box::new(io::sink()), Level::Data, Layout::Lines);
+        let mut fastest = Duration::MAX;
+        for _ in 0..5 {
+            let start = Instant::now();
+            let text = frame.summary();
+            let ev = Event::Frame {
+                proto: "json",
+                number: 1,
+                n: frame.wire.len(),
+                text: Untrusted::new(&text),
+                data: Data(&frame.wire),
+            };
+            record(&mut sink, &ev);
+            let ev = Event::Message {
+                from: "a".into(),
+                to: "b".into(),
+                body: Untrusted::new(&body),
+            };
+            record(&mut sink, &ev);
+            fastest = fastest.min(start.elapsed());
+        }
+        fastest
+    }
+
+    #[test]
+    fn narrating_a_megabyte_frame_costs_what_a_kilobyte_one_does() {
+        let small = narrate_json_message(1_000);
+        let big = narrate_json_message(1 << 20);
+        // Both show the same bounded summary; rendering the whole megabyte
+        // (as before) cost thousands of times more.
+        assert!(
+            big < small * 10,
+            "a 1 MiB frame took {big:?} to narrate, a 1 KB one {small:?}"
+        );
+    }
+
+    /// A writer whose bytes the test can read afterwards.
+    #[derive(Clone, Default)]
+    struct Shared(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
+
+    impl Write for Shared {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0.borrow_mut().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_sink_escapes_whatever_an_event_carries() {
+        let out = Shared::default();
+        let mut sink = TextSink::new(Box::new(out.clone()), Level::Data, Layout::Lines);
+        // Plain &str fields, not Untrusted: the sink's own escaping is what
+        // keeps these off the terminal.
+        record(
+            &mut sink,
+            &Event::Note {
+                text: "a\x1b[2Jb\u{202e}c\nd",
+            },
+        );
+        record(
+            &mut sink,
+            &Event::Answer {
+                question: "q",
+                value: "\u{9b}31m",
+            },
+        );
+        let text = String::from_utf8(out.0.borrow().clone()).expect("UTF-8");
+        assert!(text.contains("a\\x1b[2Jb\\u{202e}c\\nd"), "{text}");
+        assert!(text.contains("answered q: \\u{9b}31m"), "{text}");
+        assert!(
+            !text.contains("\x1b[2J") && !text.contains('\u{202e}') && !text.contains('\u{9b}')
+        );
+    }
 
     #[test]
     fn sizes_read_like_a_person_wrote_them() {
         assert_eq!(bytes(6), "6 bytes");
         assert_eq!(bytes(1536), "1.5 KiB");
         assert_eq!(bytes(16 * 1024 * 1024), "16.0 MiB");
-    }
-
-    #[test]
-    fn wrap_breaks_at_spaces_and_splits_long_words() {
-        assert_eq!(wrap("aaa bbb ccc ddd", 12), vec!["aaa bbb ccc", "  ddd"]);
-        assert_eq!(
-            wrap("abcdefghijklmnopqrstuvwxyz", 12),
-            vec!["abcdefghijkl", "  mnopqrstuv", "  wxyz"]
-        );
     }
 }

@@ -6,7 +6,7 @@ use std::mem::MaybeUninit;
 
 use super::super::lines::find_newline;
 use super::super::{FrameError, Limits, Role};
-use super::message::{Message, StartSpans};
+use super::message::{Message, Span, StartSpans};
 
 /// Parses the head at the start of `buf`: `Ok(None)` while it is incomplete.
 pub(super) fn parse_head(
@@ -52,6 +52,13 @@ pub(super) fn parse_head(
         let from = part.as_ptr() as usize - head.as_ptr() as usize;
         from..from + part.len()
     };
+    // httparse hands back a static "" instead of a slice of the head for a
+    // reason phrase that is missing or holds obs-text (bytes >= 0x80, such
+    // as UTF-8): such a reason is found in the status line here.
+    let within = |part: &[u8]| {
+        let (at, start) = (part.as_ptr() as usize, head.as_ptr() as usize);
+        at >= start && at + part.len() <= start + head.len()
+    };
     let (start, fields, end) = match role {
         Role::Server => {
             let mut req = httparse::Request::new(&mut []);
@@ -84,7 +91,10 @@ pub(super) fn parse_head(
             let start = StartSpans::Response {
                 minor: res.version.unwrap_or(1),
                 code: res.code.unwrap_or(0),
-                reason: res.reason.map_or(0..0, |r| span(r.as_bytes())),
+                reason: match res.reason {
+                    Some(r) if within(r.as_bytes()) => span(r.as_bytes()),
+                    _ => reason_span(head),
+                },
             };
             (
                 start,
@@ -104,6 +114,23 @@ pub(super) fn parse_head(
         chunked: false,
     };
     Ok(Some((message, end)))
+}
+
+/// Where the reason phrase is in a head that httparse accepted as a
+/// response: after `HTTP/1.1 200` and one space, to the end of the line
+/// (httparse skips empty lines before the status line).
+fn reason_span(head: &[u8]) -> Span {
+    let line = head
+        .iter()
+        .position(|&b| b != b'\r' && b != b'\n')
+        .unwrap_or(head.len());
+    let end = find_newline(head, line).unwrap_or(head.len());
+    let end = if end > line && head[end - 1] == b'\r' {
+        end - 1
+    } else {
+        end
+    };
+    (line + "HTTP/1.1 200 ".len()).min(end)..end
 }
 
 /// Where in the head httparse's complaint is: the start line for errors

@@ -3,6 +3,8 @@
 //! decoded body; and the two builders socklab sends (a request completed from
 //! `GET /path`, a response with its length).
 
+use crate::framing::summary::clipped;
+
 pub(super) type Span = std::ops::Range<usize>;
 
 /// A parsed request or response. The head is kept as it arrived, once, and
@@ -125,13 +127,14 @@ impl Message {
             (n, true) => format!("{n}-byte body in chunks"),
             (n, false) => format!("{n}-byte body"),
         };
+        // Bounded: a start line may be as long as --max-header-bytes.
         let kind = self
             .header("content-type")
-            .map(|t| format!(" of {}", String::from_utf8_lossy(t)))
+            .map(|t| format!(" of {}", clipped(&String::from_utf8_lossy(t), 100)))
             .unwrap_or_default();
         format!(
             "{} ({} headers, {body}{kind})",
-            self.start_line(),
+            clipped(&self.start_line(), 200),
             self.headers.len()
         )
     }

@@ -416,6 +416,28 @@ mod tests {
     }
 
     #[test]
+    fn a_status_line_without_reason_or_with_non_ascii_reason_is_read() {
+        // httparse gives these reasons as a static "" rather than a slice of
+        // the head: locating them must not panic.
+        for (wire, line) in [
+            (&b"HTTP/1.1 204\r\n\r\n"[..], "HTTP/1.1 204 "),
+            (b"HTTP/1.1 204 \r\n\r\n", "HTTP/1.1 204 "),
+            (
+                "HTTP/1.1 200 \u{202e}OK\u{9b}\r\nContent-Length: 0\r\n\r\n".as_bytes(),
+                "HTTP/1.1 200 \u{202e}OK\u{9b}",
+            ),
+            (
+                b"\r\nHTTP/1.0 200 caf\xc3\xa9\r\n\r\n",
+                "HTTP/1.0 200 caf\u{e9}",
+            ),
+        ] {
+            let (frames, err) = decode_chunked(client(), wire, wire.len());
+            assert!(err.is_none(), "{err:?}");
+            assert_eq!(messages(&frames)[0].start_line(), line);
+        }
+    }
+
+    #[test]
     fn a_long_head_fed_one_byte_at_a_time_stays_linear() {
         // 15 KiB of headers, one byte per push: quadratic re-parsing would
         // take over 10^8 steps; the scan for the empty line takes 15,000.

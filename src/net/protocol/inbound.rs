@@ -10,6 +10,7 @@ use crate::framing::{Content, Frame, FrameError, FrameReader, JsonFraming, Proto
 use crate::net::output::Output;
 use crate::trace::{Data, Event, Side, Tracer};
 
+use super::head::HeadClock;
 use super::{Framing, emit_frame_error};
 
 /// Something to send back (an HTTP response), and whether to close after it.
@@ -34,6 +35,10 @@ pub struct Inbound {
     frames: u64,
     /// Bad frames seen (skipped or fatal).
     pub errors: u64,
+    /// An HTTP server's: since when a request head has been arriving.
+    head: HeadClock,
+    /// Wire bytes of the frames cut from the read being fed.
+    framed: u64,
 }
 
 impl Inbound {
@@ -47,6 +52,34 @@ impl Inbound {
             assembler: Assembler::default(),
             frames: 0,
             errors: 0,
+            head: HeadClock::default(),
+            framed: 0,
+        }
+    }
+
+    /// When the HTTP request head now arriving began (an HTTP server only).
+    pub fn head_since(&self) -> Option<std::time::Instant> {
+        self.head.since()
+    }
+
+    /// Whether bytes of an unfinished frame are buffered.
+    pub fn mid_frame(&self) -> bool {
+        self.reader.buffered() > 0
+    }
+
+    /// Lets go of the read buffer when it holds nothing, so that a quiet
+    /// connection costs little; its capacity is what the largest burst
+    /// needed. Only for codecs that keep no state between frames (XML keeps
+    /// its open stream, an HTTP client the requests it awaits answers to).
+    pub fn release_if_empty(&mut self) {
+        let stateless = match self.framing.proto {
+            Proto::Raw | Proto::Lines | Proto::Json => true,
+            Proto::Http => self.framing.answers_requests(),
+            Proto::Xml => false,
+        };
+        if stateless && self.reader.buffered() == 0 {
+            let f = &self.framing;
+            self.reader = FrameReader::new(codec(f.proto, f.json, f.role), f.limits);
         }
     }
 
@@ -75,6 +108,9 @@ impl Inbound {
                     }
                 }
             }
+        }
+        if self.framing.answers_requests() {
+            self.head.observe(data, std::mem::take(&mut self.framed));
         }
         if self.framing.answers_requests() && self.reader.codec_mut().wants_continue() {
             let text = "the client asked before sending its body (Expect: 100-continue): answering HTTP/1.1 100 Continue";
@@ -167,13 +203,14 @@ impl Inbound {
         replies: &mut Vec<Reply>,
     ) -> Result<(), InboundError> {
         self.frames += 1;
+        self.framed += frame.wire.len() as u64;
         let text = frame.summary();
         let proto = self.reader.proto();
         let ev = Event::Frame {
             proto,
             number: self.frames,
             n: frame.wire.len(),
-            text: &text,
+            text: (&text).into(),
             data: Data(&frame.wire),
         };
         t.emit(side, conn, ev);
@@ -183,9 +220,9 @@ impl Inbound {
                 side,
                 conn,
                 Event::Message {
-                    from: &m.from,
-                    to: &m.to,
-                    body: &m.body,
+                    from: (&m.from).into(),
+                    to: (&m.to).into(),
+                    body: (&m.body).into(),
                 },
             );
         }

@@ -14,6 +14,7 @@
 //! `--from`/`--to`, each line is a message's body. raw, lines and xml pass
 //! what is typed through unchanged.
 
+mod head;
 mod inbound;
 mod outbound;
 
@@ -94,11 +95,11 @@ pub fn emit_frame_error(t: &mut Tracer, side: Side, conn: Option<u64>, e: &Frame
         conn,
         Event::Error {
             kind: e.kind.id(),
-            message: &message,
+            message: (&message).into(),
             why: &why,
             next: &next,
             errno: None,
-            pointer: (!pointer.is_empty()).then_some(pointer.as_str()),
+            pointer: (!pointer.is_empty()).then_some((&pointer).into()),
         },
     );
 }

@@ -114,7 +114,7 @@ impl Outbound {
                 };
                 let ev = Event::Error {
                     kind: "bad_input",
-                    message: &message,
+                    message: (&message).into(),
                     why: "",
                     next,
                     errno: None,

@@ -3,27 +3,40 @@
 //!
 //! Each turn of the loop asks poll() which sockets are ready, then for each one
 //! does what its readiness allows until the kernel says WouldBlock: accept the
-//! waiting clients, write what is queued, read what has arrived. Nothing
-//! blocks except poll() itself (and writing stdout, which is where the data
-//! is going anyway), so an idle session costs no CPU.
+//! waiting clients ([`accept`]), write what is queued, read what has arrived.
+//! Nothing blocks except poll() itself (and writing stdout, which is where the
+//! data is going anyway), so an idle session costs no CPU, and the work of a
+//! turn is the work of the sockets that are ready: nothing scans every
+//! connection, so 10,000 quiet clients do not slow down the busy one.
 //!
 //! Who gets which bytes:
-//! - stdin chunks are queued on every open connection (with `-k`, every client
-//!   gets every line, as ncat does); while a queue is over [`HIGH_WATER`] no
-//!   more stdin is taken, so memory stays bounded;
+//! - stdin chunks are queued on every open connection ([`broadcast`]: with
+//!   `-k`, every client gets every line, as ncat does); stdin is taken while
+//!   some client has room, and a client that falls `--max-lag` behind the
+//!   others is dropped, so memory stays bounded and the fast are not held back
+//!   by the slow;
 //! - bytes read from a connection go to stdout, or back to the same
-//!   connection (`--echo`), or nowhere (`--send-only`).
+//!   connection (`--echo`, an HTTP server's answers), or nowhere
+//!   (`--send-only`). A connection whose replies pile up past [`HIGH_WATER`]
+//!   is not read until they drain.
 //!
 //! When a connection is finished is a policy ([`Policy`]): by default our
 //! input ending sends FIN and we keep reading until the peer's FIN. When the
 //! peer's FIN comes first and stdin is a terminal, the conversation is over
 //! for the person typing; when stdin is a pipe or file we keep sending it, as
-//! the peer may only have half-closed.
+//! the peer may only have half-closed. With `-k`, a client's FIN ends its
+//! part of the broadcast: what is queued goes out, then FIN, then close, so a
+//! client that comes and goes does not keep its descriptor.
+//!
+//! Deadlines (idle, an HTTP head, a lingering close) are in [`deadlines`].
+
+mod accept;
+mod broadcast;
+mod deadlines;
 
 use std::collections::BTreeMap;
 use std::io::{self, IsTerminal};
 use std::net::SocketAddr;
-use std::os::fd::AsRawFd;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -34,21 +47,19 @@ use mio::{Events, Poll, Token, Waker};
 use super::conn::{self, Conn, HIGH_WATER, ReadFailure, ReadRound};
 use super::error::{NetContext, NetError};
 use super::output::{Output, reader_gone};
-use super::protocol::{Encoded, Framing, Inbound, InboundError, Outbound, Reply};
-use super::stdin::{Input, StdinPump};
-use super::{Ready, interrupted, readiness, wait, would_block};
+use super::protocol::{Framing, Inbound, InboundError, Outbound, Reply};
+use super::stdin::StdinPump;
+use super::{Ready, readiness, wait};
 use crate::cli::StreamArgs;
 use crate::trace::explain::Action;
-use crate::trace::{Event, Level, Op, Side, Tracer};
+use crate::trace::{Event, Level, Side, Tracer};
+use deadlines::Timers;
 
 const LISTENER: Token = Token(0);
 const STDIN: Token = Token(1);
 const FIRST_CONN: usize = 2;
 /// Bytes per read from a socket.
 const READ_BUF: usize = 256 * 1024;
-/// After a framing error and our FIN, how long to wait for the peer's FIN
-/// before closing anyway (a "lingering close", as web servers do).
-const LINGER: Duration = Duration::from_secs(2);
 
 /// What to do with the data and the two directions of each connection.
 #[derive(Clone, Debug, Default)]
@@ -63,6 +74,11 @@ pub struct Policy {
     pub idle_timeout: Option<Duration>,
     /// `listen --proto http`: answer each request.
     pub http_server: bool,
+    /// An HTTP server: how long a request head may take from its first byte.
+    pub head_timeout: Option<Duration>,
+    /// `-k`: how far (bytes) a client may fall behind the fastest one
+    /// before it is dropped from the broadcast of stdin.
+    pub max_lag: Option<usize>,
 }
 
 impl Policy {
@@ -96,7 +112,16 @@ pub struct Session<'t> {
     conns: BTreeMap<Token, Conn>,
     listener: Option<(TcpListener, SocketAddr)>,
     accepted: usize,
+    /// accept() failed for want of descriptors (or another lasting reason):
+    /// when to try again, and whether that was already narrated.
+    accept_retry: Option<Instant>,
+    accept_failing: bool,
+    /// RLIMIT_NOFILE, to name it when it is reached.
+    descriptor_limit: Option<u64>,
     stdin: Option<StdinPump>,
+    /// A chunk of stdin waits and no client has room for it: nothing to do
+    /// until a queue drains or a client arrives.
+    stdin_blocked: bool,
     input_ended: bool,
     stdin_is_terminal: bool,
     stdout: Output,
@@ -104,8 +129,8 @@ pub struct Session<'t> {
     next_token: usize,
     /// Connections that still had data to read when their turn ended.
     more: Vec<Token>,
-    /// Connections that stopped reading because their write queue is full.
-    paused: Vec<Token>,
+    /// Each connection's soonest deadline.
+    timers: Timers,
     buf: Vec<u8>,
     /// `--proto`: frames cut from each connection's reads.
     framing: Option<Framing>,
@@ -136,14 +161,18 @@ impl<'t> Session<'t> {
             conns: BTreeMap::new(),
             listener: None,
             accepted: 0,
+            accept_retry: None,
+            accept_failing: false,
+            descriptor_limit: None,
             stdin,
+            stdin_blocked: false,
             input_ended: false,
             stdin_is_terminal: io::stdin().is_terminal(),
             stdout: Output::stdout()?,
             last_was_cr: false,
             next_token: FIRST_CONN,
             more: Vec::new(),
-            paused: Vec::new(),
+            timers: Timers::default(),
             buf: vec![0; READ_BUF],
             outbound: framing.as_ref().map(Framing::outbound),
             framing,
@@ -160,6 +189,7 @@ impl<'t> Session<'t> {
             .register(&mut listener, LISTENER, mio::Interest::READABLE)
             .net(Action::Listen, addr)?;
         self.listener = Some((listener, addr));
+        self.descriptor_limit = accept::descriptor_limit();
         Ok(())
     }
 
@@ -179,6 +209,9 @@ impl<'t> Session<'t> {
             conn.finish_sending(self.policy.fin_on_eof && !self.policy.recv_only);
         }
         self.conns.insert(token, conn);
+        // Its queue is empty: room for stdin that waited.
+        self.stdin_blocked = false;
+        self.schedule(token);
         Ok(())
     }
 
@@ -198,7 +231,8 @@ impl<'t> Session<'t> {
                 return Ok(());
             }
             let timeout = if self.more.is_empty() {
-                self.next_deadline()
+                self.next_wake()
+                    .map(|at| at.saturating_duration_since(Instant::now()))
             } else {
                 Some(Duration::ZERO)
             };
@@ -226,146 +260,27 @@ impl<'t> Session<'t> {
                 }
             }
             for token in std::mem::take(&mut self.more) {
+                let Some(conn) = self.conns.get_mut(&token) else {
+                    continue;
+                };
+                conn.more = false;
                 if self.on_ready(token, true, false)? == Flow::Stop {
                     return Ok(());
                 }
             }
             // Writes may have made room in the queues for more input.
             self.pump_stdin()?;
-            self.check_idle()?;
+            self.expire()?;
+            self.retry_accept()?;
         }
     }
 
-    /// Takes every finished handshake off the listen queue.
-    fn accept_all(&mut self) -> anyhow::Result<()> {
-        let first_new = self.next_token;
-        loop {
-            let Some((listener, addr)) = &self.listener else {
-                return Ok(());
-            };
-            let addr = *addr;
-            match listener.accept() {
-                Ok((stream, peer)) => {
-                    let full = self
-                        .policy
-                        .max_conns
-                        .is_some_and(|max| self.conns.len() >= max);
-                    if full {
-                        let limit = self.policy.max_conns.unwrap_or_default();
-                        self.tracer
-                            .emit(self.side, None, Event::Refuse { peer, limit });
-                        drop(stream);
-                        continue;
-                    }
-                    let fd = stream.as_raw_fd();
-                    let local = stream.local_addr().unwrap_or(addr);
-                    let id = self.accepted as u64 + 1;
-                    self.tracer
-                        .emit(self.side, Some(id), Event::Accept { peer, local, fd });
-                    self.add(stream, peer)?;
-                    if !self.policy.keep_open {
-                        if let Some((mut listener, addr)) = self.listener.take() {
-                            let _ = self.poll.registry().deregister(&mut listener);
-                            self.tracer
-                                .emit(self.side, None, Event::StopListening { addr });
-                        }
-                    }
-                }
-                Err(e) if would_block(&e) => {
-                    self.tracer
-                        .emit(self.side, None, Event::WouldBlock { op: Op::Accept });
-                    break;
-                }
-                Err(e) if interrupted(&e) => {}
-                Err(e) => {
-                    // A client that gave up before we accepted it, or no file
-                    // descriptors left: say so, and keep serving the others.
-                    NetError::new(Action::Accept, addr, e).emit(self.tracer, self.side, None);
-                    break;
-                }
-            }
-        }
-        self.pump_stdin()?;
-        // Only the connections just accepted may have something to send
-        // already (a FIN, when stdin has ended): flushing all of them on
-        // every accept would cost O(n²) over n clients.
-        let new: Vec<Token> = self
-            .conns
-            .range(Token(first_new)..)
-            .map(|(t, _)| *t)
-            .collect();
-        for token in new {
-            if self.on_ready(token, false, true)? == Flow::Stop {
-                break;
-            }
-        }
-        Ok(())
-    }
-
-    /// Moves stdin chunks into the connections' queues while they have room.
-    fn pump_stdin(&mut self) -> anyhow::Result<()> {
-        loop {
-            let open = self
-                .conns
-                .values()
-                .filter(|c| c.sending == conn::Sending::Open);
-            let fullest = open.map(Conn::queued).max();
-            // Nobody to send to yet (listen waits for its first client), or
-            // no room: leave the input where it is.
-            if fullest.is_none_or(|q| q >= HIGH_WATER) {
-                return Ok(());
-            }
-            let Some(stdin) = self.stdin.as_mut() else {
-                return Ok(());
-            };
-            match stdin.try_next() {
-                None => return Ok(()),
-                Some(Input::Data(mut data)) => {
-                    if self.policy.crlf {
-                        data = lf_to_crlf(&data, &mut self.last_was_cr);
-                    }
-                    if let Some(out) = self.outbound.as_mut() {
-                        let encoded = out.encode(self.tracer, self.side, &data);
-                        self.send_encoded(encoded);
-                    } else {
-                        let chunk = Rc::new(data);
-                        for conn in self.conns.values_mut() {
-                            conn.queue(chunk.clone());
-                        }
-                    }
-                }
-                Some(Input::End) => {
-                    self.input_ended = true;
-                    self.tracer.emit(self.side, None, Event::InputEnd);
-                    if let Some(out) = self.outbound.as_mut() {
-                        let encoded = out.finish(self.tracer, self.side);
-                        self.send_encoded(encoded);
-                    }
-                    for conn in self.conns.values_mut() {
-                        conn.finish_sending(self.policy.fin_on_eof);
-                    }
-                }
-                Some(Input::Failed(e)) => {
-                    return Err(NetError::new(Action::Stdin, "stdin", e).into());
-                }
-            }
-            let tokens: Vec<Token> = self.conns.keys().copied().collect();
-            for token in tokens {
-                self.on_ready(token, false, true)?;
-            }
-        }
-    }
-
-    /// Queues protocol-encoded input on every connection, telling each
-    /// connection's reader which requests went out.
-    fn send_encoded(&mut self, encoded: Encoded) {
-        let chunk = Rc::new(encoded.bytes);
-        for conn in self.conns.values_mut() {
-            if let Some(inbound) = conn.inbound.as_mut() {
-                encoded.methods.iter().for_each(|m| inbound.sent_request(m));
-            }
-            conn.queue(chunk.clone());
-        }
+    /// When the loop must wake up even if no socket is ready.
+    fn next_wake(&self) -> Option<Instant> {
+        [self.timers.soonest(), self.accept_retry]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// Handles readiness of one connection.
@@ -381,14 +296,19 @@ impl<'t> Session<'t> {
                     s.recycle(buf)
                 }
             });
-            if result.is_ok() && conn.queued() < HIGH_WATER / 2 {
-                if let Some(i) = self.paused.iter().position(|t| *t == token) {
-                    self.paused.swap_remove(i);
-                    self.more.push(token);
+            if result.is_ok() {
+                if conn.sending == conn::Sending::Open && conn.queued() < HIGH_WATER {
+                    self.stdin_blocked = false;
+                }
+                if conn.paused && conn.queued() < HIGH_WATER / 2 {
+                    conn.paused = false;
+                    if !std::mem::replace(&mut conn.more, true) {
+                        self.more.push(token);
+                    }
                 }
             }
         }
-        if result.is_ok() && readable && !self.paused.contains(&token) {
+        if result.is_ok() && readable && !conn.paused {
             match self.read(token) {
                 Ok(()) => {}
                 Err(ReadFailure::Net(e)) => result = Err(e),
@@ -414,10 +334,12 @@ impl<'t> Session<'t> {
             let failed = self.conns.get(&token).is_some_and(|c| c.failed);
             self.close(token);
             if failed && !self.policy.keep_open {
-                // The framing error has been narrated where it happened.
+                // The error has been narrated where it happened.
                 return Err(crate::Silent(crate::EXIT_FAILURE).into());
             }
+            return Ok(Flow::Go);
         }
+        self.schedule(token);
         Ok(Flow::Go)
     }
 
@@ -428,6 +350,7 @@ impl<'t> Session<'t> {
             buf,
             stdout,
             policy,
+            more,
             ..
         } = self;
         let Some(conn) = conns.get_mut(&token) else {
@@ -460,19 +383,32 @@ impl<'t> Session<'t> {
                 inbound.finish(t, at, out, replies)
             })?;
         }
+        if round == ReadRound::PeerClosed {
+            if policy.answers() {
+                conn.finish_sending(true);
+            } else if policy.keep_open {
+                // With -k the peer's FIN ends its part of the broadcast: it
+                // gets what is queued, then our FIN. Kept open, a client that
+                // closed would hold its descriptor until stdin next had
+                // something for it, which with an idle pipe is never.
+                conn.finish_sending(policy.fin_on_eof);
+            }
+        }
+        if round == ReadRound::Drained
+            && let Some(inbound) = conn.inbound.as_mut()
+        {
+            inbound.release_if_empty();
+        }
         // Replies, echoes, or a FIN decided while reading go out now: the
         // socket has long been writable, and edge-triggered poll() will not
         // say so again.
-        if round == ReadRound::PeerClosed && policy.answers() {
-            conn.finish_sending(true);
-        }
         conn.flush(tracer, &mut drop)?;
         if conn.queued() >= HIGH_WATER {
-            self.paused.push(token);
+            conn.paused = true;
             return Ok(());
         }
-        if round == ReadRound::MoreLater {
-            self.more.push(token);
+        if round == ReadRound::MoreLater && !std::mem::replace(&mut conn.more, true) {
+            more.push(token);
         }
         Ok(())
     }
@@ -491,12 +427,13 @@ impl<'t> Session<'t> {
                 || (self.stdin_is_terminal && self.policy.reads_stdin()))
     }
 
+    /// Closes a connection. Its token may still be listed in `more` or the
+    /// timer heap: tokens are never reused, so those entries find nothing.
     fn close(&mut self, token: Token) {
         if let Some(conn) = self.conns.remove(&token) {
             conn.close(self.tracer, self.poll.registry());
+            self.descriptor_freed();
         }
-        self.more.retain(|t| *t != token);
-        self.paused.retain(|t| *t != token);
     }
 
     /// A connection failed. With `-k` the others go on; otherwise the
@@ -511,64 +448,6 @@ impl<'t> Session<'t> {
             self.close(token);
             Err(err.into())
         }
-    }
-
-    fn next_deadline(&self) -> Option<Duration> {
-        let idle = self.policy.idle_timeout;
-        let deadlines = self
-            .conns
-            .values()
-            .flat_map(|c| [idle.map(|i| c.last_activity + i), c.close_by]);
-        let soonest = deadlines.flatten().min()?;
-        Some(soonest.saturating_duration_since(Instant::now()))
-    }
-
-    fn check_idle(&mut self) -> anyhow::Result<()> {
-        let now = Instant::now();
-        let lingering: Vec<Token> = self
-            .conns
-            .iter()
-            .filter(|(_, c)| c.close_by.is_some_and(|t| t <= now))
-            .map(|(t, _)| *t)
-            .collect();
-        for token in lingering {
-            let id = self.conns.get(&token).map(|c| c.id);
-            let millis = LINGER.as_millis() as u64;
-            let what = "the peer did not close after the framing error; closing anyway (it may see a reset)";
-            self.tracer
-                .emit(self.side, id, Event::Timeout { what, millis });
-            self.close(token);
-            if !self.policy.keep_open {
-                return Err(crate::Silent(crate::EXIT_FAILURE).into());
-            }
-        }
-        let Some(idle) = self.policy.idle_timeout else {
-            return Ok(());
-        };
-        let expired: Vec<Token> = self
-            .conns
-            .iter()
-            .filter(|(_, c)| now.duration_since(c.last_activity) >= idle)
-            .map(|(t, _)| *t)
-            .collect();
-        for token in expired {
-            let Some(conn) = self.conns.get(&token) else {
-                continue;
-            };
-            let millis = idle.as_millis() as u64;
-            self.tracer.emit(
-                self.side,
-                Some(conn.id),
-                Event::Timeout {
-                    what: "no data either way (--idle-timeout)",
-                    millis,
-                },
-            );
-            let cause = io::Error::new(io::ErrorKind::TimedOut, format!("silent for {millis} ms"));
-            let err = NetError::new(Action::Idle, conn.peer, cause);
-            self.fail(token, err)?;
-        }
-        Ok(())
     }
 }
 
@@ -603,10 +482,7 @@ fn frames(
         Ok(()) => Ok(()),
         Err(InboundError::Output(e)) => Err(ReadFailure::Deliver(e)),
         Err(InboundError::Frame(_)) => {
-            conn.inbound = None;
-            conn.failed = true;
-            conn.finish_sending(true);
-            conn.close_by = Some(Instant::now() + LINGER);
+            conn.linger_close();
             Ok(())
         }
     }

@@ -1,0 +1,144 @@
+//! Stdin to every connection: with `-k`, every client gets every byte.
+//!
+//! Each chunk of stdin is queued on every open connection (shared, with `Rc`,
+//! not copied), and written as each socket has room. Clients read at their
+//! own pace, so their queues differ; what a client still has to receive
+//! beyond the fastest one is its lag. The rules:
+//!
+//! - stdin is taken while at least one client has room (a queue under
+//!   [`HIGH_WATER`]): the fast clients set the pace. When none has room,
+//!   stdin waits, and the reader thread with it (back-pressure);
+//! - a client whose lag passes `--max-lag` has stopped reading, or cannot
+//!   keep up: it is dropped, with an explanation, so that the others keep
+//!   receiving and memory stays bounded (at most `HIGH_WATER` + one chunk +
+//!   `--max-lag` of distinct chunks, whatever the number of clients);
+//! - a client alone is never behind anyone: a slow reader just slows the
+//!   pipe, as without `-k`.
+//!
+//! While a chunk waits for room, nothing here runs on the loop's turns: the
+//! wait ends when a queue drains or a client arrives ([`Session::on_ready`],
+//! [`Session::add`]), so a blocked stdin costs O(1) per event, not O(n).
+
+use std::io;
+use std::rc::Rc;
+
+use mio::Token;
+
+use super::{Session, lf_to_crlf};
+use crate::net::conn::{Conn, HIGH_WATER, Sending};
+use crate::net::error::NetError;
+use crate::net::protocol::Encoded;
+use crate::net::stdin::Input;
+use crate::trace::Event;
+use crate::trace::explain::Action;
+use crate::trace::text::bytes;
+
+impl Session<'_> {
+    /// Moves stdin chunks into the connections' queues while they have room.
+    pub(super) fn pump_stdin(&mut self) -> anyhow::Result<()> {
+        loop {
+            if self.stdin_blocked {
+                return Ok(());
+            }
+            if !self.stdin.as_mut().is_some_and(|s| s.has_next()) {
+                return Ok(());
+            }
+            // Nobody to send to yet (listen waits for its first client), or
+            // no room: leave the input where it is.
+            let emptiest = self.open().map(Conn::queued).min();
+            if emptiest.is_none_or(|q| q >= HIGH_WATER) {
+                self.stdin_blocked = true;
+                return Ok(());
+            }
+            match self.stdin.as_mut().and_then(|s| s.try_next()) {
+                None => return Ok(()),
+                Some(Input::Data(mut data)) => {
+                    if self.policy.crlf {
+                        data = lf_to_crlf(&data, &mut self.last_was_cr);
+                    }
+                    if let Some(out) = self.outbound.as_mut() {
+                        let encoded = out.encode(self.tracer, self.side, &data);
+                        self.send_encoded(encoded);
+                    } else {
+                        let chunk = Rc::new(data);
+                        for conn in self.conns.values_mut() {
+                            conn.queue(chunk.clone());
+                        }
+                    }
+                }
+                Some(Input::End) => {
+                    self.input_ended = true;
+                    self.tracer.emit(self.side, None, Event::InputEnd);
+                    if let Some(out) = self.outbound.as_mut() {
+                        let encoded = out.finish(self.tracer, self.side);
+                        self.send_encoded(encoded);
+                    }
+                    for conn in self.conns.values_mut() {
+                        conn.finish_sending(self.policy.fin_on_eof);
+                    }
+                }
+                Some(Input::Failed(e)) => {
+                    return Err(NetError::new(Action::Stdin, "stdin", e).into());
+                }
+            }
+            self.drop_laggards();
+            let tokens: Vec<Token> = self.conns.keys().copied().collect();
+            for token in tokens {
+                self.on_ready(token, false, true)?;
+            }
+        }
+    }
+
+    /// The connections that still take stdin.
+    fn open(&self) -> impl Iterator<Item = &Conn> {
+        self.conns.values().filter(|c| c.sending == Sending::Open)
+    }
+
+    /// Queues protocol-encoded input on every connection, telling each
+    /// connection's reader which requests went out.
+    fn send_encoded(&mut self, encoded: Encoded) {
+        let chunk = Rc::new(encoded.bytes);
+        for conn in self.conns.values_mut() {
+            if let Some(inbound) = conn.inbound.as_mut() {
+                encoded.methods.iter().for_each(|m| inbound.sent_request(m));
+            }
+            conn.queue(chunk.clone());
+        }
+    }
+
+    /// Drops every client more than `--max-lag` behind the fastest.
+    fn drop_laggards(&mut self) {
+        let Some(max_lag) = self.policy.max_lag else {
+            return;
+        };
+        let Some(fastest) = self.open().map(Conn::queued).min() else {
+            return;
+        };
+        let behind: Vec<Token> = self
+            .open()
+            .filter(|c| c.queued() - fastest > max_lag)
+            .map(|c| c.token)
+            .collect();
+        for token in behind {
+            let Some(c) = self.conns.get(&token) else {
+                continue;
+            };
+            let lag = bytes(max_lag as u64);
+            let cause = io::Error::other(format!(
+                "it had {} more waiting than the fastest client",
+                bytes((c.queued() - fastest) as u64)
+            ));
+            let message = format!(
+                "{} fell more than {lag} behind (it is not reading): dropped so the others keep receiving; raise --max-lag",
+                c.peer
+            );
+            NetError::new(Action::Lag, c.peer, cause).emit_as(
+                self.tracer,
+                self.side,
+                Some(c.id),
+                &message,
+            );
+            self.close(token);
+        }
+    }
+}
