@@ -470,6 +470,11 @@ impl XmppStream {
 
     pub fn timed_out(&mut self, cx: &mut Ctx, secs: u64) {
         let text = format!("no login within {secs} s (--login-timeout)");
+        cx.narrate(
+            "timeout",
+            "",
+            &format!("{text}: closing, so that connections that never log in cannot pile up"),
+        );
         self.stream_error(cx, "connection-timeout", &text);
     }
 
