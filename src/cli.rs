@@ -473,6 +473,14 @@ pub enum ChatAction {
         #[command(flatten)]
         data: DataArgs,
     },
+    /// Print the <auth/> element that logs NAME in with SASL PLAIN, to type into `socklab connect --proto xml`
+    Plain {
+        #[arg(value_name = "NAME")]
+        name: String,
+        /// Read the password from the first line of FILE
+        #[arg(long, value_name = "FILE")]
+        password_file: Option<PathBuf>,
+    },
     /// List the accounts
     Users {
         #[command(flatten)]

@@ -212,3 +212,50 @@ fn read_all(c: JsonClient) -> String {
     let _ = reader.read_to_string(&mut s);
     s
 }
+
+#[test]
+fn a_login_typed_by_hand_through_connect_proto_xml_works() {
+    let server = ChatServer::start(&["alice", "bob"], &["--sasl", "PLAIN"]);
+    let mut bob = JsonClient::login(server.port, "bob");
+    let pw = server.data().join(".pw-alice");
+    let auth = std::process::Command::new(util::bin())
+        .args(["chat", "plain", "alice", "--password-file"])
+        .arg(&pw)
+        .output()
+        .expect("chat plain");
+    let auth = String::from_utf8(auth.stdout).expect("utf-8");
+    let mut c = util::Proc::socklab(&[
+        "connect",
+        "--proto",
+        "xml",
+        "127.0.0.1",
+        &server.port.to_string(),
+    ]);
+    let header = "<?xml version='1.0'?><stream:stream to='localhost' version='1.0' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>\n";
+    let frame_with = |c: &mut util::Proc, n: usize, needle: &str| {
+        c.wait_until(needle, |evs| {
+            evs.iter().filter(|e| e["step"] == "frame").count() >= n
+                && evs.iter().any(|e| {
+                    e["step"] == "frame" && e["data"].as_str().is_some_and(|d| d.contains(needle))
+                })
+        });
+    };
+    c.write(header.as_bytes());
+    frame_with(&mut c, 2, "<mechanism>PLAIN</mechanism>");
+    c.write(auth.as_bytes());
+    frame_with(&mut c, 3, "<success");
+    c.write(header.as_bytes());
+    frame_with(&mut c, 5, "xmpp-bind");
+    c.write(b"<iq type='set' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>typed</resource></bind></iq>\n");
+    frame_with(&mut c, 6, "alice@localhost/typed");
+    c.write(b"<presence/>\n<message to='bob@localhost' type='chat'><body>typed by hand</body></message>\n");
+    let m = bob.wait(|v| v["type"] == "message");
+    assert_eq!(
+        (m["from_jid"].as_str(), m["body"].as_str()),
+        (Some("alice@localhost/typed"), Some("typed by hand"))
+    );
+    c.write(b"</stream:stream>\n");
+    c.close_stdin();
+    let done = c.finish();
+    assert_eq!(done.code(), 0, "{}", done.stderr);
+}

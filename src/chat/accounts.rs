@@ -103,3 +103,19 @@ pub fn users(store: &Store) -> anyhow::Result<String> {
     }
     Ok(out.trim_end().to_string())
 }
+
+/// The `<auth/>` element of a PLAIN login, and what it means.
+pub fn plain_auth(name: &str, password: &Secret) -> (String, String) {
+    use base64::Engine as _;
+    let payload = super::sasl::plain_initial("", name, password);
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&payload);
+    let element =
+        format!("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{b64}</auth>");
+    let explanation = format!(
+        "PLAIN's message is NUL, the user name, NUL, the password (\\0{name}\\0{}), base64-encoded: \
+         encoded, not encrypted, so anyone who reads the socket can decode it (the shell way: printf '\\0{name}\\0PASSWORD' | base64). \
+         Type the line below after the server's <stream:features>.",
+        super::sasl::MASK
+    );
+    (element, explanation)
+}

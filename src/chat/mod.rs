@@ -98,6 +98,19 @@ pub fn run_accounts(action: &ChatAction) -> anyhow::Result<()> {
         }
         ChatAction::Deluser { name, data } => accounts::deluser(&mut open_store(data)?, name)?,
         ChatAction::Users { data } => accounts::users(&open_store(data)?)?,
+        ChatAction::Plain {
+            name,
+            password_file,
+        } => {
+            let pw = accounts::read_password(
+                password_file.as_deref(),
+                &format!("password for {name}: "),
+                false,
+            )?;
+            let (element, explanation) = accounts::plain_auth(name, &pw);
+            eprintln!("{explanation}");
+            element
+        }
         ChatAction::Serve(_) => return Ok(()),
     };
     println!("{message}");
