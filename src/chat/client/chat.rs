@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use super::cache::{Cache, Direction, Record};
 use super::wire::{Cx, Refusal, Update, Wire};
 use crate::chat::jid::Jid;
-use crate::chat::model::{Message, Presence, PresenceKind, RosterItem};
+use crate::chat::model::{Message, RosterItem};
 use crate::chat::store::now_ms;
 use crate::net::output::Output;
 
@@ -197,98 +197,6 @@ impl Chat {
         self.pump(wire, cx);
     }
 
-    fn roster_push(&mut self, item: RosterItem, removed: bool, cx: &mut Cx) {
-        let who = item.contact.clone();
-        let text = if removed {
-            self.roster.remove(&who);
-            self.present.remove(&who);
-            format!("roster push: {who} was removed")
-        } else {
-            let ask = if item.ask_out {
-                ", waiting for their answer"
-            } else {
-                ""
-            };
-            let text = format!(
-                "roster push: {who} subscription={}{ask} ({})",
-                item.subscription.name(),
-                subscription_words(&item)
-            );
-            self.roster.insert(who.clone(), item.clone());
-            text
-        };
-        if let Err(e) = self.cache.roster_change(&item, removed, now_ms()) {
-            cx.narrate("cache", &format!("could not save the roster change: {e:#}"));
-        }
-        cx.narrate("roster", &text);
-    }
-
-    fn presence(&mut self, p: Presence, cx: &mut Cx) {
-        let who = p.from.to_bare();
-        let name = self.short(&who);
-        if who == self.me.to_bare() {
-            // The server reflects our own presence, and shows our other devices.
-            if p.from != self.me {
-                let state = if p.kind == PresenceKind::Unavailable {
-                    "went offline"
-                } else {
-                    "is online"
-                };
-                cx.narrate(
-                    "presence",
-                    &format!("your other session {} {state}", p.from),
-                );
-            }
-            return;
-        }
-        let text = match p.kind {
-            PresenceKind::Available => {
-                let resource = p.from.resource.clone().unwrap_or_default();
-                self.present
-                    .entry(who.clone())
-                    .or_default()
-                    .insert(resource, p.show.clone());
-                let show = match (&p.show, &p.status) {
-                    (Some(s), Some(t)) => format!(" ({s}: {t})"),
-                    (Some(s), None) => format!(" ({s})"),
-                    (None, Some(t)) => format!(" ({t})"),
-                    (None, None) => String::new(),
-                };
-                format!("{name} is online{show} as {}", p.from)
-            }
-            PresenceKind::Unavailable => {
-                if let Some(r) = self.present.get_mut(&who) {
-                    r.remove(p.from.resource.as_deref().unwrap_or_default());
-                    if r.is_empty() {
-                        self.present.remove(&who);
-                    }
-                }
-                format!("{name} went offline ({})", p.from)
-            }
-            PresenceKind::Subscribe => {
-                self.requests.insert(who.clone());
-                format!(
-                    "{name} wants to be your friend (to see your presence): type /accept {name} or /deny {name}"
-                )
-            }
-            PresenceKind::Subscribed => format!("{name} accepted: you now see {name}'s presence"),
-            PresenceKind::Unsubscribe => format!("{name} no longer wants to see your presence"),
-            PresenceKind::Unsubscribed => {
-                self.present.remove(&who);
-                format!("{name} refused or cancelled: you do not see {name}'s presence")
-            }
-            PresenceKind::Probe | PresenceKind::Error => return,
-        };
-        let action = match p.kind {
-            PresenceKind::Subscribe => "subscribe",
-            PresenceKind::Subscribed | PresenceKind::Unsubscribe | PresenceKind::Unsubscribed => {
-                "subscription"
-            }
-            _ => "presence",
-        };
-        cx.narrate(action, &text);
-    }
-
     fn message(&mut self, m: Message, cx: &mut Cx) {
         let Some(body) = m.body.clone() else {
             // Chat states (typing...) and receipts: nothing to show.
@@ -428,16 +336,5 @@ impl Chat {
                 self.problems.len() - 1
             )),
         }
-    }
-}
-
-/// A subscription state in words (RFC 6121 §2.1.2.5).
-pub fn subscription_words(item: &RosterItem) -> &'static str {
-    use crate::chat::model::Subscription::*;
-    match item.subscription {
-        Both => "you see each other",
-        To => "you see them, they do not see you",
-        From => "they see you, you do not see them",
-        None => "neither sees the other",
     }
 }

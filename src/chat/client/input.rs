@@ -4,12 +4,11 @@
 //! finishes wait for it; without a server (offline), `/history`, `/roster`
 //! (as last seen), `/to` and `/help` still work, from the local cache.
 
-use super::chat::{Chat, Input, Mode, Phase, subscription_words};
+use super::chat::{Chat, Input, Mode, Phase};
 use super::command::{self, Command};
 use super::wire::{Cx, Wire};
 use crate::chat::client::cache::{Direction, Record};
 use crate::chat::jid::Jid;
-use crate::chat::model::RosterItem;
 use crate::chat::store::now_ms;
 
 impl Chat {
@@ -197,70 +196,6 @@ impl Chat {
             }
             Phase::Offline(_) => self.phase = Phase::Done,
             Phase::Closing | Phase::Done => {}
-        }
-    }
-
-    fn status(&self, j: &Jid) -> String {
-        if matches!(self.phase, Phase::Offline(_)) {
-            return "presence unknown (offline)".into();
-        }
-        match self.present.get(j) {
-            Some(r) => {
-                let shows: Vec<&str> = r.values().flatten().map(String::as_str).collect();
-                if shows.is_empty() {
-                    "online".into()
-                } else {
-                    format!("online ({})", shows.join(", "))
-                }
-            }
-            None if self.roster.get(j).is_some_and(|i| i.subscription.to()) => "offline".into(),
-            None => "presence not shared with you".into(),
-        }
-    }
-
-    fn show_roster(&mut self) {
-        let source = match self.phase {
-            Phase::Offline(_) => " as last seen, from the local cache",
-            _ => "",
-        };
-        let items: Vec<RosterItem> = self.roster.values().cloned().collect();
-        if items.is_empty() {
-            return self.print(&format!(
-                "your roster is empty{source}: /add NAME adds a contact"
-            ));
-        }
-        self.print(&format!("roster, {} contact(s){source}:", items.len()));
-        for i in items {
-            let asked = if i.ask_out {
-                ", your request waits for an answer"
-            } else {
-                ""
-            };
-            let line = format!(
-                "  {}: {} ({}){asked}, {}",
-                self.short(&i.contact),
-                i.subscription.name(),
-                subscription_words(&i),
-                self.status(&i.contact)
-            );
-            self.print(&line);
-        }
-    }
-
-    fn show_who(&mut self) {
-        if let Phase::Offline(why) = &self.phase {
-            let text = format!("offline ({why}): nobody's presence is known");
-            return self.print(&text);
-        }
-        let online: Vec<String> = self
-            .present
-            .keys()
-            .map(|j| format!("{} [{}]", self.short(j), self.status(j)))
-            .collect();
-        if online.is_empty() {
-            self.print("nobody in your roster is online");
-        } else {
-            self.print(&format!("online: {}", online.join(", ")));
         }
     }
 

@@ -6,11 +6,12 @@
 //!
 //! ```text
 //! mod.rs       the two commands: account, password, cache, connect, run
-//! link.rs      the mio loop: the connection, stdin, frames in, bytes out
+//! link/        the mio loop: stdin and the connection (server.rs), frames in, bytes out
 //! wire.rs      the Wire trait and the Updates it reports (typed values)
 //! xmpp/        the XMPP client: stream, SASL, bind, roster, stanzas
 //! json.rs      the JSON protocol client
-//! chat.rs      the chat itself: presence, roster, what is printed and cached
+//! chat.rs      the chat itself: what is printed and cached, how it ends
+//! contacts.rs  the roster and who is online; /roster, /who
 //! input.rs     what typed lines do; command.rs parses them
 //! cache.rs     the local SQLite cache of chat records (schema: cache.sql)
 //! ```
@@ -18,6 +19,7 @@
 mod cache;
 mod chat;
 mod command;
+mod contacts;
 mod input;
 mod json;
 mod link;

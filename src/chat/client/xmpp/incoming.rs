@@ -5,8 +5,7 @@
 //! 6120 §8.2.3): a roster push its result, a ping its pong, anything else
 //! `service-unavailable`.
 
-use super::login::elements;
-use super::{Pending, XmppClient};
+use super::{Pending, XmppClient, elements};
 use crate::chat::client::wire::{Cx, Refusal, Update};
 use crate::chat::jid::Jid;
 use crate::chat::model::{Delay, MessageKind, PresenceKind, RosterItem, Subscription};

@@ -12,7 +12,8 @@
 //!
 //! ```text
 //! mod.rs       the state, the frame dispatch, and what the chat asks for
-//! login.rs     features, SASL (SCRAM or PLAIN), bind, session, roster, presence
+//! login.rs     header, features, restart, bind, session, roster, presence
+//! sasl.rs      the mechanism, <auth/>, challenges, <success/> checked
 //! incoming.rs  messages, presence, iqs and errors from the server
 //! ```
 //!
@@ -22,6 +23,7 @@
 
 mod incoming;
 mod login;
+mod sasl;
 
 use std::collections::HashMap;
 
@@ -30,8 +32,16 @@ use crate::chat::jid::Jid;
 use crate::chat::xmpp::stanza::ROSTER_NS;
 use crate::chat::xmpp::write::El;
 use crate::chat::xmpp::{PING_NS, SASL_NS, STREAMS_NS};
-use crate::framing::xml::Stanza;
+use crate::framing::xml::{Element, Node, Stanza};
 use crate::framing::{Content, Proto};
+
+/// The element children of `e`.
+fn elements(e: &Element) -> impl Iterator<Item = &Element> {
+    e.children.iter().filter_map(|c| match c {
+        Node::Element(c) => Some(c),
+        Node::Text(_) => None,
+    })
+}
 
 #[derive(Debug)]
 enum State {
@@ -62,7 +72,7 @@ enum Pending {
 pub struct XmppClient {
     login: Login,
     state: State,
-    sasl: Option<login::Sasl>,
+    sasl: Option<sasl::Sasl>,
     /// The server advertised `<session/>` without `<optional/>`.
     session_required: bool,
     /// Our full JID, once bound.
