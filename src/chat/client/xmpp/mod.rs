@@ -24,6 +24,8 @@
 mod incoming;
 mod login;
 mod sasl;
+#[cfg(test)]
+mod tests;
 
 use std::collections::HashMap;
 
