@@ -347,3 +347,31 @@ fn sendxmpp_sends_with_plain_to_socklab_chat_serve() {
     );
     assert_eq!(bob.quit().code(), 0);
 }
+
+/// Regression: the server handled a whole read before encoding what its
+/// frames produced, so offline messages released by `<presence/>` met a
+/// stream already closed by the `</stream:stream>` that followed in the
+/// same read — deleted from the database, never written.
+#[test]
+fn offline_messages_reach_a_client_that_quits_right_after_logging_in() {
+    let server = ChatServer::start(&["alice", "bob"], &[]);
+    let sent = chat_send(
+        server.port,
+        server.data(),
+        "alice@localhost",
+        "bob",
+        &["before you go"],
+        &[],
+    );
+    assert_eq!(sent.code(), 0, "{}", sent.stderr);
+    // Typed before the login ends: presence and the closing tag leave together.
+    let mut bob = Client::start(server.port, "bob@localhost", server.data(), &[]);
+    bob.line("/quit");
+    let done = bob.proc.finish();
+    assert_eq!(done.code(), 0, "{}", done.stderr);
+    assert!(
+        done.stdout_text().contains("alice → bob: before you go"),
+        "lost: {}",
+        done.stdout_text()
+    );
+}

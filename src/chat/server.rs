@@ -341,11 +341,14 @@ impl<'t> Server<'t> {
                 },
             };
             self.apply(id, reply, requests);
+            // What this frame produced is encoded before the next frame is
+            // handled: a `</stream:stream>` later in the same read must not
+            // find the offline messages its `<presence/>` released unsent.
+            self.dispatch(id, std::mem::take(&mut deliveries));
             if !more {
                 break;
             }
         }
-        self.dispatch(id, deliveries);
         if let Some(c) = self.clients.get_mut(&id)
             && let Wire::Xmpp(_, r) | Wire::Json(_, r) = &mut c.wire
         {
