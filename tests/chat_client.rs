@@ -375,3 +375,77 @@ fn offline_messages_reach_a_client_that_quits_right_after_logging_in() {
         done.stdout_text()
     );
 }
+
+/// Regression: JSON can carry U+001B, XML 1.0 cannot; the server wrote it
+/// raw into the XMPP recipient's stream, which then broke (not-well-formed)
+/// and lost the message.
+#[test]
+fn a_control_character_from_a_json_user_does_not_break_an_xmpp_stream() {
+    let server = ChatServer::start(&["alice", "bob"], &[]);
+    let mut bob = Client::login(server.port, "bob@localhost", server.data(), &[]);
+    let sent = chat_send(
+        server.port,
+        server.data(),
+        "alice@localhost",
+        "bob",
+        &["esc\u{1b}[2Jhi"],
+        &["--proto", "json"],
+    );
+    assert_eq!(sent.code(), 0, "{}", sent.stderr);
+    bob.wait_stdout("alice → bob: esc\u{fffd}[2Jhi\n");
+    // And bob's own line with a control character is refused before it is sent.
+    bob.line("/to alice");
+    bob.line("bell\u{7}");
+    bob.wait_chat("notice", "U+0007");
+    let done = bob.quit();
+    assert_eq!(done.code(), 0, "the stream survived: {}", done.stderr);
+}
+
+#[test]
+fn a_message_is_shown_escaped_on_a_terminal_and_exact_in_a_pipe() {
+    util::require("script");
+    let server = ChatServer::start(&["alice", "bob"], &[]);
+    let json = ["--proto", "json"];
+    // JSON carries control characters (XML cannot): an offline message for bob.
+    let send = || {
+        let body = ["\u{1b}]0;pwned\u{7}hi"];
+        let sent = chat_send(
+            server.port,
+            server.data(),
+            "alice@localhost",
+            "bob",
+            &body,
+            &json,
+        );
+        assert_eq!(sent.code(), 0, "{}", sent.stderr);
+    };
+    send();
+    let cache = tempfile::tempdir().expect("tempdir");
+    let chat = format!(
+        "{} -q --color never chat bob@localhost --proto json --server 127.0.0.1:{} --password-file {} --data-dir {}",
+        util::bin(),
+        server.port,
+        server.data().join(".pw-bob").display(),
+        cache.path().display()
+    );
+    let mut cmd = std::process::Command::new("script");
+    cmd.args(["-q", "-e", "-c", &chat, "/dev/null"]);
+    let mut terminal = util::Proc::spawn("script", cmd);
+    terminal.wait_stdout(b"alice \xe2\x86\x92 bob: ");
+    terminal.write(b"/quit\n");
+    let shown = terminal.finish().stdout;
+    let text = String::from_utf8_lossy(&shown);
+    assert!(
+        !shown.contains(&0x1b),
+        "a raw ESC reached the terminal: {text:?}"
+    );
+    assert!(
+        text.contains("alice → bob: \\x1b]0;pwned\\x07hi"),
+        "{text:?}"
+    );
+    // In a pipe the bytes are exact.
+    send();
+    let mut piped = Client::start(server.port, "bob@localhost", server.data(), &json);
+    piped.wait_stdout("alice → bob: \u{1b}]0;pwned\u{7}hi\n");
+    assert_eq!(piped.quit().code(), 0);
+}

@@ -176,6 +176,13 @@ impl Chat {
             self.problems.push(text.clone());
             return cx.narrate("notice", &text);
         }
+        if let Some(why) = wire.cannot_carry(&body) {
+            let text = format!("not sent to {to}: {why}");
+            if matches!(self.mode, Mode::Send { .. }) {
+                self.problems.push(text.clone());
+            }
+            return cx.narrate("notice", &text);
+        }
         let id = wire.message(cx, to, &body);
         let record = Record {
             peer: to.to_bare(),

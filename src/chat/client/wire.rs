@@ -149,6 +149,10 @@ pub trait Wire {
             "the server sent bytes that are not the protocol: {e}"
         )));
     }
+    /// Why this text cannot be sent as it is, if it cannot.
+    fn cannot_carry(&self, _text: &str) -> Option<String> {
+        None
+    }
     /// Sends a chat message; returns the id it carries.
     fn message(&mut self, cx: &mut Cx, to: &Jid, body: &str) -> String;
     /// Adds a contact and asks to see their presence.

@@ -32,7 +32,7 @@ use std::collections::HashMap;
 use super::wire::{Cx, Login, Update, Wire};
 use crate::chat::jid::Jid;
 use crate::chat::xmpp::stanza::ROSTER_NS;
-use crate::chat::xmpp::write::El;
+use crate::chat::xmpp::write::{El, forbidden};
 use crate::chat::xmpp::{PING_NS, SASL_NS, STREAMS_NS};
 use crate::framing::xml::{Element, Node, Stanza};
 use crate::framing::{Content, Proto};
@@ -201,6 +201,14 @@ impl Wire for XmppClient {
             Stanza::Element(e) if &*e.namespace == SASL_NS => self.on_sasl(cx, e),
             Stanza::Element(e) => self.on_stanza(cx, e),
         }
+    }
+
+    fn cannot_carry(&self, text: &str) -> Option<String> {
+        let c = text.chars().find(|c| forbidden(*c))?;
+        Some(format!(
+            "it holds U+{:04X}, a control character XML 1.0 cannot carry (not even as &#x{:x};): the server would end the stream as not-well-formed",
+            c as u32, c as u32
+        ))
     }
 
     fn message(&mut self, cx: &mut Cx, to: &Jid, body: &str) -> String {
