@@ -445,7 +445,7 @@ fn a_message_is_shown_escaped_on_a_terminal_and_exact_in_a_pipe() {
     );
     // In a pipe the bytes are exact.
     send();
-    let mut piped = Client::start(server.port, "bob@localhost", server.data(), &json);
+    let piped = Client::start(server.port, "bob@localhost", server.data(), &json);
     piped.wait_stdout("alice → bob: \u{1b}]0;pwned\u{7}hi\n");
     assert_eq!(piped.quit().code(), 0);
 }
