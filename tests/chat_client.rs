@@ -25,7 +25,7 @@ fn the_client_logs_in_with_each_mechanism_and_talks_with_slixmpp() {
             server.port,
             "alice@localhost",
             server.data(),
-            &["--mechanism", mech],
+            &["--mechanism", mech, "--resource", "laptop"],
         );
         alice.wait_chat("sasl", &format!("using {mech}"));
         let auth = server.wait_chat("auth", "alice");
@@ -37,12 +37,7 @@ fn the_client_logs_in_with_each_mechanism_and_talks_with_slixmpp() {
         let body = format!("hi bob via {mech}, 中午一起吃饭");
         alice.line(&body);
         let m = bob.wait_message(&body);
-        assert!(
-            m["from"]
-                .as_str()
-                .is_some_and(|f| f.starts_with("alice@localhost/")),
-            "{m}"
-        );
+        assert_eq!(m["from"], "alice@localhost/laptop", "--resource: {m}");
         alice.wait_chat("message_out", &body);
         bob.cmd(json!({"cmd": "send", "to": "alice@localhost", "body": format!("好的 {mech}")}));
         alice.wait_stdout(&format!("bob → alice: 好的 {mech}\n"));
@@ -103,6 +98,7 @@ fn an_offline_message_shows_its_stamp_and_history_works_without_the_server() {
     server.wait_chat("offline_store", "alice");
     let mut bob = Client::login(server.port, "bob@localhost", server.data(), &[]);
     bob.wait_chat("message_in", "delivered late");
+    bob.wait_stdout("alice → bob: are you there?\n");
     let out = bob.proc.stdout_now();
     let line = out
         .lines()
@@ -448,4 +444,58 @@ fn a_message_is_shown_escaped_on_a_terminal_and_exact_in_a_pipe() {
     let piped = Client::start(server.port, "bob@localhost", server.data(), &json);
     piped.wait_stdout("alice → bob: \u{1b}]0;pwned\u{7}hi\n");
     assert_eq!(piped.quit().code(), 0);
+}
+
+#[test]
+fn quiet_leaves_only_the_messages() {
+    let server = ChatServer::start(&["alice", "bob"], &[]);
+    let sent = chat_send(
+        server.port,
+        server.data(),
+        "alice@localhost",
+        "bob",
+        &["quiet please"],
+        &[],
+    );
+    assert_eq!(sent.code(), 0, "{}", sent.stderr);
+    let cache = tempfile::tempdir().expect("tempdir");
+    let mut cmd = std::process::Command::new(util::bin());
+    cmd.args([
+        "-q",
+        "--color",
+        "never",
+        "chat",
+        "bob@localhost",
+        "--server",
+    ])
+    .arg(format!("127.0.0.1:{}", server.port))
+    .arg("--password-file")
+    .arg(server.data().join(".pw-bob"))
+    .arg("--data-dir")
+    .arg(cache.path());
+    let mut bob = util::Proc::spawn("socklab -q chat bob", cmd);
+    bob.wait_stdout(b"alice \xe2\x86\x92 bob: quiet please\n");
+    bob.write(b"/quit\n");
+    let done = bob.finish();
+    assert_eq!(done.code(), 0);
+    assert_eq!(done.stderr, "", "no narration with -q");
+    let out = done.stdout_text();
+    assert_eq!(out.lines().count(), 1, "{out}");
+}
+
+#[test]
+fn chat_without_an_account_or_with_an_empty_message_is_a_usage_error() {
+    for (args, words) in [
+        (&["chat"][..], "socklab chat alice@localhost"),
+        (&["chat", "localhost"][..], "has no user name"),
+        (
+            &["chat", "send", "alice@localhost", "bob", " "][..],
+            "the message is empty",
+        ),
+        (&["chat", "alice@localhost", "--server", "0"][..], "port 0"),
+    ] {
+        let done = util::run("socklab chat", util::socklab(args));
+        assert_eq!(done.code(), 2, "{args:?}: {}", done.stderr);
+        assert!(done.stderr.contains(words), "{args:?}: {}", done.stderr);
+    }
 }

@@ -44,28 +44,8 @@ use wire::{Login, Wire};
 
 /// `socklab chat JID`.
 pub fn chat(jid: &str, args: &ChatClientArgs, t: &mut Tracer) -> anyhow::Result<()> {
-    let (account, resource) = account(jid, args)?;
-    let addrs = server(args, t)?;
-    let password = read_password(
-        args.password_file.as_deref(),
-        &format!("password for {account}: "),
-        false,
-    )?;
-    let login = Login {
-        jid: account.clone(),
-        password,
-        resource,
-        mechanism: args.mechanism.map(mechanism),
-        announce: true,
-    };
-    let chat = Chat::new(
-        Mode::Interactive,
-        account.clone(),
-        open_cache(args, &account, t)?,
-        Output::stdout()?,
-    );
-    let user = login.user().to_string();
-    let mut link = Link::new(t, chat, wire(args.proto, login), &user)?;
+    let (login, addrs) = login(jid, args, true, t)?;
+    let mut link = link(login, Mode::Interactive, args, t)?;
     if let Err(e) = link.connect(&addrs) {
         link.offline(e);
     }
@@ -75,8 +55,6 @@ pub fn chat(jid: &str, args: &ChatClientArgs, t: &mut Tracer) -> anyhow::Result<
 
 /// `socklab chat send FROM TO MESSAGE...`.
 pub fn send(args: &ChatSendArgs, t: &mut Tracer) -> anyhow::Result<()> {
-    let (account, resource) = account(&args.from, &args.client)?;
-    let to = contact(&args.to, &account.domain)?;
     let message = (!args.message.is_empty()).then(|| args.message.join(" "));
     if message.as_deref().is_some_and(|m| m.trim().is_empty()) {
         return Err(UsageError::new(
@@ -84,34 +62,55 @@ pub fn send(args: &ChatSendArgs, t: &mut Tracer) -> anyhow::Result<()> {
         )
         .into());
     }
-    let addrs = server(&args.client, t)?;
-    let password = read_password(
-        args.client.password_file.as_deref(),
-        &format!("password for {account}: "),
-        false,
-    )?;
-    let login = Login {
-        jid: account.clone(),
-        password,
-        resource,
-        mechanism: args.client.mechanism.map(mechanism),
-        announce: false,
-    };
+    // TO is checked before the password is asked for.
+    let to = contact(&args.to, &account(&args.from, &args.client)?.0.domain)?;
+    // Without presence: see `Login::announce`.
+    let (login, addrs) = login(&args.from, &args.client, false, t)?;
     let from_stdin = message.is_none();
-    let mode = Mode::Send { to, message };
-    let chat = Chat::new(
-        mode,
-        account.clone(),
-        open_cache(&args.client, &account, t)?,
-        Output::stdout()?,
-    );
-    let user = login.user().to_string();
-    let mut link = Link::new(t, chat, wire(args.client.proto, login), &user)?;
+    let mut link = link(login, Mode::Send { to, message }, &args.client, t)?;
     link.connect(&addrs)?;
     if from_stdin {
         link.read_stdin()?;
     }
     link.run()
+}
+
+/// Who logs in, with which password, and where the server is.
+fn login(
+    jid: &str,
+    args: &ChatClientArgs,
+    announce: bool,
+    t: &mut Tracer,
+) -> anyhow::Result<(Login, Vec<SocketAddr>)> {
+    let (account, resource) = account(jid, args)?;
+    let addrs = server(args, t)?;
+    let password = read_password(
+        args.password_file.as_deref(),
+        &format!("password for {account}: "),
+        false,
+    )?;
+    let login = Login {
+        jid: account,
+        password,
+        resource,
+        mechanism: args.mechanism.map(mechanism),
+        announce,
+    };
+    Ok((login, addrs))
+}
+
+/// The loop, with the chat, its cache and the wire for `--proto`.
+fn link<'t>(
+    login: Login,
+    mode: Mode,
+    args: &ChatClientArgs,
+    t: &'t mut Tracer,
+) -> anyhow::Result<Link<'t>> {
+    let account = login.jid.clone();
+    let cache = open_cache(args, &account, t)?;
+    let chat = Chat::new(mode, account, cache, Output::stdout()?);
+    let user = login.user().to_string();
+    Link::new(t, chat, wire(args.proto, login), &user)
 }
 
 /// The account to log in as, and the resource: `--resource`, or the one in
