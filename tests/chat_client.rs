@@ -16,6 +16,19 @@ fn leaks_password(events: &str, user: &str) -> bool {
     events.contains(PASSWORD) || events.contains(&plain)
 }
 
+/// `chat send alice@localhost bob BODY`, which must succeed.
+fn alice_to_bob(server: &ChatServer, body: &str, extra: &[&str]) {
+    let sent = chat_send(
+        server.port,
+        server.data(),
+        "alice@localhost",
+        "bob",
+        &[body],
+        extra,
+    );
+    assert_eq!(sent.code(), 0, "{}", sent.stderr);
+}
+
 #[test]
 fn the_client_logs_in_with_each_mechanism_and_talks_with_slixmpp() {
     let mut server = ChatServer::start(&["alice", "bob"], &[]);
@@ -351,15 +364,7 @@ fn sendxmpp_sends_with_plain_to_socklab_chat_serve() {
 #[test]
 fn offline_messages_reach_a_client_that_quits_right_after_logging_in() {
     let server = ChatServer::start(&["alice", "bob"], &[]);
-    let sent = chat_send(
-        server.port,
-        server.data(),
-        "alice@localhost",
-        "bob",
-        &["before you go"],
-        &[],
-    );
-    assert_eq!(sent.code(), 0, "{}", sent.stderr);
+    alice_to_bob(&server, "before you go", &[]);
     // Typed before the login ends: presence and the closing tag leave together.
     let mut bob = Client::start(server.port, "bob@localhost", server.data(), &[]);
     bob.line("/quit");
@@ -379,15 +384,7 @@ fn offline_messages_reach_a_client_that_quits_right_after_logging_in() {
 fn a_control_character_from_a_json_user_does_not_break_an_xmpp_stream() {
     let server = ChatServer::start(&["alice", "bob"], &[]);
     let mut bob = Client::login(server.port, "bob@localhost", server.data(), &[]);
-    let sent = chat_send(
-        server.port,
-        server.data(),
-        "alice@localhost",
-        "bob",
-        &["esc\u{1b}[2Jhi"],
-        &["--proto", "json"],
-    );
-    assert_eq!(sent.code(), 0, "{}", sent.stderr);
+    alice_to_bob(&server, "esc\u{1b}[2Jhi", &["--proto", "json"]);
     bob.wait_stdout("alice → bob: esc\u{fffd}[2Jhi\n");
     // And bob's own line with a control character is refused before it is sent.
     bob.line("/to alice");
@@ -403,18 +400,7 @@ fn a_message_is_shown_escaped_on_a_terminal_and_exact_in_a_pipe() {
     let server = ChatServer::start(&["alice", "bob"], &[]);
     let json = ["--proto", "json"];
     // JSON carries control characters (XML cannot): an offline message for bob.
-    let send = || {
-        let body = ["\u{1b}]0;pwned\u{7}hi"];
-        let sent = chat_send(
-            server.port,
-            server.data(),
-            "alice@localhost",
-            "bob",
-            &body,
-            &json,
-        );
-        assert_eq!(sent.code(), 0, "{}", sent.stderr);
-    };
+    let send = || alice_to_bob(&server, "\u{1b}]0;pwned\u{7}hi", &json);
     send();
     let cache = tempfile::tempdir().expect("tempdir");
     let chat = format!(
@@ -449,15 +435,7 @@ fn a_message_is_shown_escaped_on_a_terminal_and_exact_in_a_pipe() {
 #[test]
 fn quiet_leaves_only_the_messages() {
     let server = ChatServer::start(&["alice", "bob"], &[]);
-    let sent = chat_send(
-        server.port,
-        server.data(),
-        "alice@localhost",
-        "bob",
-        &["quiet please"],
-        &[],
-    );
-    assert_eq!(sent.code(), 0, "{}", sent.stderr);
+    alice_to_bob(&server, "quiet please", &[]);
     let cache = tempfile::tempdir().expect("tempdir");
     let mut cmd = std::process::Command::new(util::bin());
     cmd.args([
