@@ -22,8 +22,8 @@ use std::time::{Duration, Instant};
 
 use mio::{Events, Poll, Token, Waker};
 
-use super::chat::{Chat, Input};
-use super::wire::{Cx, Wire};
+use super::chat::{Chat, Input, Phase};
+use super::wire::{Cx, Update, Wire};
 use crate::framing::{FrameReader, JsonFraming, Limits, Role, codec};
 use crate::net::conn::Conn;
 use crate::net::stdin::StdinPump;
@@ -39,6 +39,9 @@ const CONN_ID: u64 = 1;
 pub const CLOSE_WAIT: Duration = Duration::from_secs(5);
 /// How long to wait for the TCP handshake.
 const CONNECT_WAIT: Duration = Duration::from_secs(10);
+/// How long the login may take once connected: a peer that is not a chat
+/// server (`socklab listen 5222`) never answers our header.
+const LOGIN_WAIT: Duration = Duration::from_secs(30);
 
 pub struct Link<'t> {
     t: &'t mut Tracer,
@@ -53,6 +56,7 @@ pub struct Link<'t> {
     partial: Vec<u8>,
     frames: u64,
     close_by: Option<Instant>,
+    login_by: Option<Instant>,
     buf: Vec<u8>,
 }
 
@@ -79,6 +83,7 @@ impl<'t> Link<'t> {
             partial: Vec::new(),
             frames: 0,
             close_by: None,
+            login_by: None,
             buf: vec![0; 64 * 1024],
         })
     }
@@ -93,6 +98,7 @@ impl<'t> Link<'t> {
     /// Runs the conversation to its end; the result is the chat's.
     pub fn run(mut self) -> anyhow::Result<()> {
         if self.conn.is_some() {
+            self.login_by = Some(Instant::now() + LOGIN_WAIT);
             self.step(|wire, _, cx| wire.start(cx));
         }
         let mut events = Events::with_capacity(16);
@@ -105,6 +111,9 @@ impl<'t> Link<'t> {
             }
             let timeout = self
                 .close_by
+                .into_iter()
+                .chain(self.login_by)
+                .min()
                 .map(|at| at.saturating_duration_since(Instant::now()));
             let ready = wait(&mut self.poll, &mut events, timeout)?;
             if self.t.wants(Level::Detail) {
@@ -124,15 +133,7 @@ impl<'t> Link<'t> {
                     _ => {}
                 }
             }
-            if self.close_by.is_some_and(|at| at <= Instant::now()) {
-                self.close_by = None;
-                let text = format!(
-                    "no goodbye from the server within {} s: closing the socket anyway",
-                    CLOSE_WAIT.as_secs()
-                );
-                self.narrate("close", &text);
-                self.drop_conn();
-            }
+            self.deadlines();
         }
         let mut cx = Cx {
             t: self.t,
@@ -143,6 +144,32 @@ impl<'t> Link<'t> {
             base: 0,
         };
         self.chat.result(&mut cx)
+    }
+
+    /// A server that does not log us in, or does not say goodbye, in time.
+    fn deadlines(&mut self) {
+        let now = Instant::now();
+        if self.chat.phase != Phase::Connecting {
+            self.login_by = None;
+        }
+        if self.login_by.is_some_and(|at| at <= now) {
+            self.login_by = None;
+            let why = format!(
+                "no login within {} s of connecting: is the server a chat server (socklab chat serve, Prosody)? Its first bytes would show in the read events",
+                LOGIN_WAIT.as_secs()
+            );
+            self.narrate("timeout", &why);
+            self.step(|wire, chat, cx| chat.on_update(Update::Failed(why), wire, cx));
+        }
+        if self.close_by.is_some_and(|at| at <= now) {
+            self.close_by = None;
+            let text = format!(
+                "no goodbye from the server within {} s: closing the socket anyway",
+                CLOSE_WAIT.as_secs()
+            );
+            self.narrate("close", &text);
+            self.drop_conn();
+        }
     }
 
     fn narrate(&mut self, action: &str, text: &str) {
