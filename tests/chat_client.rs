@@ -73,6 +73,10 @@ fn two_socklab_clients_add_and_accept_each_other() {
     alice.line("/add bob");
     alice.wait_chat("roster", "bob@localhost subscription=none, waiting");
     bob.wait_chat("subscribe", "/accept alice");
+    bob.line("/roster");
+    bob.wait_stdout(
+        "friend requests waiting for your answer (/accept NAME or /deny NAME): alice\n",
+    );
     bob.line("/accept alice");
     alice.wait_chat("subscription", "bob accepted");
     alice.wait_chat("presence", "bob is online");

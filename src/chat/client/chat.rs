@@ -101,7 +101,8 @@ impl Chat {
         self.roster = items.into_iter().map(|i| (i.contact.clone(), i)).collect();
     }
 
-    /// Whether to keep the stream's end: we closed, or the server did.
+    /// Whether the stream is over (the server ended it, or we gave up on
+    /// it): time to send FIN.
     pub fn ended(&self) -> bool {
         self.ended
     }

@@ -125,6 +125,13 @@ impl Chat {
             Phase::Offline(_) => " as last seen, from the local cache",
             _ => "",
         };
+        let requests: Vec<String> = self.requests.iter().map(|j| self.short(j)).collect();
+        if !requests.is_empty() {
+            self.print(&format!(
+                "friend requests waiting for your answer (/accept NAME or /deny NAME): {}",
+                requests.join(", ")
+            ));
+        }
         let items: Vec<RosterItem> = self.roster.values().cloned().collect();
         if items.is_empty() {
             return self.print(&format!(
