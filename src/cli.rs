@@ -440,12 +440,81 @@ pub struct DataArgs {
 pub struct ChatArgs {
     #[command(subcommand)]
     pub action: Option<ChatAction>,
+    /// Log in as JID and chat: type a line to send it to the current contact, /help for commands
+    #[arg(value_name = "JID")]
+    pub jid: Option<String>,
+    #[command(flatten)]
+    pub client: ChatClientArgs,
+}
+
+/// How the chat client reaches its server and where it keeps its cache.
+#[derive(Args, Debug, Clone)]
+pub struct ChatClientArgs {
+    /// The server to connect to: HOST:PORT, or PORT on 127.0.0.1
+    #[arg(long, value_name = "HOST:PORT", value_parser = parse_endpoint, default_value = "127.0.0.1:5222")]
+    pub server: Endpoint,
+    /// The wire protocol: XMPP (any XMPP server) or socklab's JSON protocol
+    #[arg(long, value_enum, value_name = "PROTO", default_value_t = ChatProto::Xmpp)]
+    pub proto: ChatProto,
+    /// Read the password from the first line of FILE (default: ask on the terminal)
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+    /// Where the local cache of chat records lives (default: $XDG_DATA_HOME/socklab/chat)
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Use this SASL mechanism instead of the strongest one the server offers
+    #[arg(long, value_enum, value_name = "NAME", ignore_case = true)]
+    pub mechanism: Option<ChatMechanism>,
+    /// The resource to bind (this device's name: alice@localhost/NAME); default: the server picks
+    #[arg(long, value_name = "NAME")]
+    pub resource: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum ChatProto {
+    /// XMPP (RFC 6120): works with socklab's server, Prosody, ejabberd...
+    #[default]
+    Xmpp,
+    /// socklab's JSON protocol, one object per line (only socklab's server speaks it)
+    Json,
+}
+
+/// The SASL mechanisms the client can use, as the server lists them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ChatMechanism {
+    /// The password never crosses the wire; the server proves itself too (RFC 7677)
+    #[value(name = "SCRAM-SHA-256")]
+    ScramSha256,
+    /// The same with SHA-1 (RFC 5802)
+    #[value(name = "SCRAM-SHA-1")]
+    ScramSha1,
+    /// The password itself, base64-encoded (RFC 4616): readable by anyone on the path without TLS
+    #[value(name = "PLAIN")]
+    Plain,
+}
+
+/// `socklab chat send FROM TO MESSAGE...`.
+#[derive(Args, Debug)]
+pub struct ChatSendArgs {
+    /// Who sends: alice@localhost
+    #[arg(value_name = "FROM")]
+    pub from: String,
+    /// Who receives: bob@localhost (or bob, on FROM's domain)
+    #[arg(value_name = "TO")]
+    pub to: String,
+    /// The message, its words joined with spaces; without it, each stdin line is one message
+    #[arg(value_name = "MESSAGE")]
+    pub message: Vec<String>,
+    #[command(flatten)]
+    pub client: ChatClientArgs,
 }
 
 #[derive(Subcommand, Debug)]
 pub enum ChatAction {
     /// Run the chat server: XMPP and the JSON protocol on one port (default 127.0.0.1:5222)
     Serve(ChatServeArgs),
+    /// Log in, send one message (or one per stdin line), close cleanly: exit 0 once the server took it
+    Send(ChatSendArgs),
     /// Create an account (the password is asked for, or read from --password-file)
     Adduser {
         #[arg(value_name = "NAME")]

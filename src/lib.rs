@@ -112,6 +112,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Compare(_) => ("compare", Side::Client),
         Command::Chat(c) => match &c.action {
             Some(cli::ChatAction::Serve(_)) => ("chat", Side::Server),
+            Some(cli::ChatAction::Send(_)) => ("chat", Side::Client),
             None => ("chat", Side::Client),
             Some(action) => return run_plain(chat::run_accounts(action)),
         },

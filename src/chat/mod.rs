@@ -15,9 +15,12 @@
 //!
 //! Also: `jid.rs` (addresses), `model.rs` (the typed values), `sasl/` (PLAIN
 //! and SCRAM), `worker.rs` (password checks off the loop), `session.rs` (what
-//! an adapter may ask of the loop), `accounts.rs` (adduser...), `time.rs`.
+//! an adapter may ask of the loop), `accounts.rs` (adduser...), `time.rs`,
+//! and `client/`: `socklab chat JID` and `socklab chat send`, which speak
+//! XMPP to this server or any other (Prosody, ejabberd), or the JSON protocol.
 
 pub mod accounts;
+pub mod client;
 pub mod core;
 pub mod jid;
 pub mod json;
@@ -111,7 +114,7 @@ pub fn run_accounts(action: &ChatAction) -> anyhow::Result<()> {
             eprintln!("{explanation}");
             element
         }
-        ChatAction::Serve(_) => return Ok(()),
+        ChatAction::Serve(_) | ChatAction::Send(_) => return Ok(()),
     };
     println!("{message}");
     Ok(())
@@ -190,9 +193,14 @@ pub use self::run_chat as run;
 
 /// `socklab chat ...` that talks on a socket (serve, the client, send).
 pub fn run_chat(args: &ChatArgs, t: &mut Tracer) -> anyhow::Result<()> {
-    match &args.action {
-        Some(ChatAction::Serve(s)) => serve(s, t),
-        Some(_) => Ok(()),
-        None => Err(UsageError::new("the chat client is not built yet").into()),
+    match (&args.action, &args.jid) {
+        (Some(ChatAction::Serve(s)), _) => serve(s, t),
+        (Some(ChatAction::Send(s)), _) => client::send(s, t),
+        (Some(_), _) => Ok(()),
+        (None, Some(jid)) => client::chat(jid, &args.client, t),
+        (None, None) => Err(UsageError::new(
+            "which account? `socklab chat alice@localhost` logs in and chats (--server HOST:PORT, default 127.0.0.1:5222); `socklab chat serve` runs a server; `socklab chat --help` lists the rest",
+        )
+        .into()),
     }
 }

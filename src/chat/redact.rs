@@ -10,6 +10,11 @@
 
 use std::borrow::Cow;
 
+use super::xmpp::SASL_NS;
+use crate::framing::xml::Stanza;
+use crate::framing::{Content, Frame};
+use crate::trace::{Data, Event, Level, Side, Tracer};
+
 /// What the redactor is in the middle of.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 enum State {
@@ -121,6 +126,51 @@ impl Redactor {
             }
         }
     }
+}
+
+/// Narrates one frame cut from a chat connection (a stanza, a JSON line),
+/// server or client side: a frame that carries a password (SASL data, a
+/// JSON login) is shown without it.
+pub fn narrate_frame(t: &mut Tracer, side: Side, conn: Option<u64>, number: u64, frame: &Frame) {
+    if !t.wants(Level::Step) {
+        return;
+    }
+    let (text, secret) = match &frame.content {
+        Content::Xml(Stanza::Element(e)) if &*e.namespace == SASL_NS => {
+            let what = format!(
+                "<{}> SASL data ({} bytes of base64; shown decoded below, secrets masked)",
+                e.name,
+                e.text().len()
+            );
+            (what, true)
+        }
+        Content::Json(v) if v.get("password").is_some() => {
+            let mut v = v.clone();
+            v["password"] = serde_json::json!(MASK);
+            (v.to_string(), true)
+        }
+        _ => (frame.summary(), false),
+    };
+    let shown = if secret {
+        Redactor::default().redact(&frame.wire).into_owned()
+    } else {
+        frame.wire.clone()
+    };
+    let proto = match &frame.content {
+        Content::Json(_) => "json",
+        _ => "xml",
+    };
+    t.emit(
+        side,
+        conn,
+        Event::Frame {
+            proto,
+            number,
+            n: frame.wire.len(),
+            text: text.as_str().into(),
+            data: Data(&shown),
+        },
+    );
 }
 
 impl crate::net::conn::Redact for Redactor {

@@ -38,7 +38,7 @@ use crate::net::conn::{self, Conn, ReadFailure, ReadRound};
 use crate::net::error::NetError;
 use crate::net::{Ready, interrupted, readiness, wait, would_block};
 use crate::trace::explain::Action;
-use crate::trace::{Data, Event, Level, Op, Side, Tracer};
+use crate::trace::{Event, Level, Op, Side, Tracer};
 
 const LISTENER: Token = Token(0);
 const WORKERS: Token = Token(1);
@@ -346,11 +346,14 @@ impl<'t> Server<'t> {
                 },
             };
             self.apply(id, reply, requests);
+            // What this frame produced is encoded before the next frame is
+            // handled: a `</stream:stream>` later in the same read must not
+            // find the offline messages its `<presence/>` released unsent.
+            self.dispatch(id, std::mem::take(&mut deliveries));
             if !more {
                 break;
             }
         }
-        self.dispatch(id, deliveries);
         if let Some(c) = self.clients.get_mut(&id)
             && let Wire::Xmpp(_, r) | Wire::Json(_, r) = &mut c.wire
         {
@@ -528,6 +531,9 @@ impl<'t> Server<'t> {
         client.dirty = false;
         if let Err(e) = client.conn.flush(self.t, &mut drop) {
             return self.fail(id, e);
+        }
+        if client.conn.queued() == 0 {
+            self.core.offline_written(self.t, id);
         }
         if client.conn.queued() > MAX_QUEUE {
             let text = format!(
@@ -736,48 +742,7 @@ fn choose(
 const REFUSAL: &str = "This is socklab's chat server. Speak XMPP (start with <stream:stream to='localhost' ...>) or the JSON protocol, one object per line:\n{\"type\":\"login\",\"user\":\"alice\",\"password\":\"...\"}\n";
 
 fn narrate_frame(t: &mut Tracer, id: SessionId, number: u64, frame: &crate::framing::Frame) {
-    if !t.wants(Level::Step) {
-        return;
-    }
-    // A frame that carries a password is shown without it.
-    let (text, secret) = match &frame.content {
-        Content::Xml(crate::framing::xml::Stanza::Element(e))
-            if &*e.namespace == super::xmpp::SASL_NS =>
-        {
-            let what = format!(
-                "<{}> SASL data ({} bytes of base64; shown decoded below, secrets masked)",
-                e.name,
-                e.text().len()
-            );
-            (what, true)
-        }
-        Content::Json(v) if v.get("password").is_some() => {
-            let mut v = v.clone();
-            v["password"] = serde_json::json!("•••");
-            (v.to_string(), true)
-        }
-        _ => (frame.summary(), false),
-    };
-    let shown = if secret {
-        Redactor::default().redact(&frame.wire).into_owned()
-    } else {
-        frame.wire.clone()
-    };
-    let proto = match &frame.content {
-        Content::Json(_) => "json",
-        _ => "xml",
-    };
-    t.emit(
-        Side::Server,
-        Some(id),
-        Event::Frame {
-            proto,
-            number,
-            n: frame.wire.len(),
-            text: text.as_str().into(),
-            data: Data(&shown),
-        },
-    );
+    super::redact::narrate_frame(t, Side::Server, Some(id), number, frame);
 }
 
 fn emit_error(t: &mut Tracer, id: SessionId, e: &FrameError) {

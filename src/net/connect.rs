@@ -95,7 +95,7 @@ fn hand_over(
 
 /// One connection attempt: start it, then wait in poll() for the kernel to
 /// finish (or fail) the three-way handshake.
-fn handshake(
+pub(crate) fn handshake(
     poll: &mut Poll,
     t: &mut Tracer,
     addr: SocketAddr,

@@ -1,6 +1,8 @@
 //! Helpers for the chat tests: a `socklab chat serve` on an OS-chosen port
 //! with a fresh data directory and accounts, real XMPP clients (slixmpp,
-//! driven by tests/peers/slix.py) and raw JSON clients.
+//! driven by tests/peers/slix.py), raw JSON clients, socklab's own chat
+//! client driven line by line, and a Prosody server in a temporary
+//! directory.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
@@ -9,7 +11,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use super::{DEADLINE, Proc, bin, socklab};
+use super::{DEADLINE, Finished, Proc, bin, socklab};
 
 /// The password every test account gets.
 pub const PASSWORD: &str = "correct horse";
@@ -96,9 +98,15 @@ impl ChatServer {
     }
 }
 
-pub fn add_user(data: &Path, user: &str) {
-    let pw = data.join(format!(".pw-{user}"));
+/// Writes [`PASSWORD`] to `dir/.pw-USER` (what `--password-file` reads).
+pub fn password_file(dir: &Path, user: &str) -> PathBuf {
+    let pw = dir.join(format!(".pw-{user}"));
     std::fs::write(&pw, format!("{PASSWORD}\n")).expect("write password file");
+    pw
+}
+
+pub fn add_user(data: &Path, user: &str) {
+    let pw = password_file(data, user);
     let out = Command::new(bin())
         .args(["chat", "adduser", user, "--password-file"])
         .arg(&pw)
@@ -243,5 +251,207 @@ impl JsonClient {
                 Err(e) => panic!("the server did not close within {DEADLINE:?}: {e}"),
             }
         }
+    }
+}
+
+/// `socklab chat JID`, driven by typed lines, its events JSON lines on
+/// stderr, its cache in its own directory.
+pub struct Client {
+    pub proc: Proc,
+    pub cache: tempfile::TempDir,
+}
+
+impl Client {
+    /// Starts a client of the server on `port`; `keys` holds `.pw-USER`.
+    pub fn start(port: u16, jid: &str, keys: &Path, extra: &[&str]) -> Client {
+        let cache = tempfile::tempdir().expect("tempdir");
+        let proc = Client::spawn(port, jid, keys, cache.path(), extra);
+        Client { proc, cache }
+    }
+
+    /// Starts a client and waits until it is online.
+    pub fn login(port: u16, jid: &str, keys: &Path, extra: &[&str]) -> Client {
+        let mut c = Client::start(port, jid, keys, extra);
+        c.wait_chat("online", "");
+        c
+    }
+
+    /// A client on a cache an earlier one left (see [`Client::stop`]).
+    pub fn resume(
+        cache: tempfile::TempDir,
+        port: u16,
+        jid: &str,
+        keys: &Path,
+        extra: &[&str],
+    ) -> Client {
+        let proc = Client::spawn(port, jid, keys, cache.path(), extra);
+        Client { proc, cache }
+    }
+
+    fn spawn(port: u16, jid: &str, keys: &Path, cache: &Path, extra: &[&str]) -> Proc {
+        let user = jid.split('@').next().unwrap_or(jid);
+        let server = format!("127.0.0.1:{port}");
+        let pw = keys.join(format!(".pw-{user}"));
+        let (pw, cache) = (path(&pw), path(cache));
+        let mut args = vec!["chat", jid, "--server", &server, "--password-file", &pw];
+        args.extend_from_slice(&["--data-dir", &cache]);
+        args.extend_from_slice(extra);
+        Proc::spawn(&format!("socklab chat {jid}"), socklab(&args))
+    }
+
+    /// Types one line.
+    pub fn line(&mut self, line: &str) {
+        self.proc.write(format!("{line}\n").as_bytes());
+    }
+
+    /// Waits for a `chat` event with this action whose text contains `needle`.
+    pub fn wait_chat(&mut self, action: &str, needle: &str) -> Value {
+        wait_chat(&mut self.proc, action, needle)
+    }
+
+    pub fn wait_stdout(&self, needle: &str) {
+        self.proc.wait_stdout(needle.as_bytes());
+    }
+
+    /// `/quit`, then everything the client left behind.
+    pub fn quit(self) -> Finished {
+        self.stop().0
+    }
+
+    /// `/quit`; hands back the cache directory for a later client.
+    pub fn stop(mut self) -> (Finished, tempfile::TempDir) {
+        self.line("/quit");
+        let Client { proc, cache } = self;
+        (proc.finish(), cache)
+    }
+}
+
+/// Waits for a `chat` event with this action whose text contains `needle`.
+pub fn wait_chat(p: &mut Proc, action: &str, needle: &str) -> Value {
+    let pred = |e: &Value| {
+        e["step"] == "chat"
+            && e["action"] == action
+            && e["text"].as_str().is_some_and(|t| t.contains(needle))
+    };
+    p.wait_until(&format!("chat {action} {needle:?}"), |evs| {
+        evs.iter().any(pred)
+    });
+    p.seen.iter().find(|e| pred(e)).cloned().expect("seen")
+}
+
+fn path(p: &Path) -> String {
+    p.to_str().expect("utf-8 path").to_string()
+}
+
+/// `socklab chat send FROM TO [MESSAGE]` against the server on `port`.
+pub fn chat_send(
+    port: u16,
+    keys: &Path,
+    from: &str,
+    to: &str,
+    message: &[&str],
+    extra: &[&str],
+) -> Finished {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let user = from.split('@').next().unwrap_or(from);
+    let server = format!("127.0.0.1:{port}");
+    let pw = path(&keys.join(format!(".pw-{user}")));
+    let dir = path(cache.path());
+    let mut args = vec!["chat", "send", from, to];
+    args.extend_from_slice(message);
+    args.extend_from_slice(&[
+        "--server",
+        &server,
+        "--password-file",
+        &pw,
+        "--data-dir",
+        &dir,
+    ]);
+    args.extend_from_slice(extra);
+    super::run(&format!("socklab chat send {from} {to}"), socklab(&args))
+}
+
+/// Prosody 0.12 on loopback, configured in a temporary directory: plain
+/// TCP, PLAIN allowed without TLS, c2s on an OS-chosen free port.
+pub struct Prosody {
+    pub proc: Proc,
+    pub port: u16,
+    pub dir: tempfile::TempDir,
+}
+
+impl Prosody {
+    /// Starts Prosody with `authentication = AUTH` and these accounts
+    /// (password [`PASSWORD`], files `.pw-USER` in `dir`).
+    pub fn start(auth: &str, users: &[&str]) -> Prosody {
+        super::require("prosody");
+        super::require("prosodyctl");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = path(dir.path());
+        // A free port: bound, read, released (Prosody cannot report the port it bound).
+        let port = super::free_tcp_port();
+        std::fs::create_dir_all(dir.path().join("data")).expect("data dir");
+        std::fs::create_dir_all(dir.path().join("certs")).expect("certs dir");
+        let config = format!(
+            r#"-- socklab test: Prosody on loopback, plain TCP, no TLS
+run_as_root = true
+pidfile = "{d}/prosody.pid"
+data_path = "{d}/data"
+certificates = "{d}/certs"
+network_backend = "epoll"
+c2s_require_encryption = false
+allow_unencrypted_plain_auth = true
+authentication = "{auth}"
+c2s_ports = {{ {port} }}
+c2s_interfaces = {{ "127.0.0.1" }}
+c2s_direct_tls_ports = {{}}
+s2s_ports = {{}}
+s2s_direct_tls_ports = {{}}
+legacy_ssl_ports = {{}}
+log = {{ {{ levels = {{ min = "info" }}, to = "console" }} }}
+modules_enabled = {{ "roster"; "saslauth"; "disco"; "ping"; "presence"; "message"; "offline"; "posix" }}
+VirtualHost "localhost"
+"#
+        );
+        let cfg = dir.path().join("prosody.cfg.lua");
+        std::fs::write(&cfg, config).expect("write prosody config");
+        for user in users {
+            password_file(dir.path(), user);
+            let out = Command::new("prosodyctl")
+                .arg("--config")
+                .arg(&cfg)
+                .args(["register", user, "localhost", PASSWORD])
+                .output()
+                .expect("run prosodyctl");
+            assert!(
+                out.status.success(),
+                "prosodyctl register {user}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let mut cmd = Command::new("prosody");
+        cmd.arg("--config").arg(&cfg).arg("-F");
+        let proc = Proc::spawn("prosody", cmd);
+        wait_connectable(port, &proc);
+        Prosody { proc, port, dir }
+    }
+
+    pub fn keys(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+/// Polls connect() until something accepts on `port` (Prosody prints no
+/// event to wait for), failing with the process's output at the deadline.
+fn wait_connectable(port: u16, proc: &Proc) {
+    let end = std::time::Instant::now() + DEADLINE;
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < end,
+            "{} did not accept on port {port} within {DEADLINE:?}\n{}{}",
+            proc.name,
+            proc.stdout_now(),
+            proc.stderr_text()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }

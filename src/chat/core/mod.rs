@@ -106,6 +106,8 @@ pub struct Core {
     sessions: HashMap<SessionId, Session>,
     /// User name → that user's bound sessions.
     online: HashMap<String, Vec<SessionId>>,
+    /// Offline messages handed to a session, not yet written to its socket.
+    offline_unwritten: HashMap<SessionId, Vec<i64>>,
     side: Side,
 }
 
@@ -116,6 +118,7 @@ impl Core {
             store,
             sessions: HashMap::new(),
             online: HashMap::new(),
+            offline_unwritten: HashMap::new(),
             side: Side::Server,
         }
     }
@@ -193,6 +196,19 @@ impl Core {
         jid
     }
 
+    /// Everything queued for session `id` has been written to its socket:
+    /// the offline messages it was given can be deleted.
+    pub fn offline_written(&mut self, t: &mut Tracer, id: SessionId) {
+        let Some(ids) = self.offline_unwritten.remove(&id) else {
+            return;
+        };
+        if let Err(e) = self.store.delete_offline(&ids) {
+            let text =
+                format!("could not delete delivered offline messages: {e:#} (they may come again)");
+            self.narrate(t, Some(id), "error", "", &text);
+        }
+    }
+
     /// The session ended (cleanly or not): it goes unavailable to everyone
     /// who saw it online (RFC 6121 §4.6.3), then is forgotten.
     pub fn unbind(&mut self, t: &mut Tracer, id: SessionId, out: &mut Vec<Delivery>) {
@@ -207,6 +223,7 @@ impl Core {
             );
             self.broadcast(t, id, p, out);
         }
+        self.offline_unwritten.remove(&id);
         let Some(session) = self.sessions.remove(&id) else {
             return;
         };

@@ -201,10 +201,11 @@ impl Core {
                 what: Outgoing::Message(m),
             });
         }
-        if let Err(e) = self.store.delete_offline(&ids) {
-            let text =
-                format!("could not delete delivered offline messages: {e:#} (they may come again)");
-            self.narrate(t, Some(id), "error", user, &text);
+        // Deleted once the session has taken the bytes (see
+        // `offline_written`): a connection that dies first gets them again
+        // at the next login, rather than never.
+        if !ids.is_empty() {
+            self.offline_unwritten.insert(id, ids);
         }
     }
 

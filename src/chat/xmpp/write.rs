@@ -6,7 +6,27 @@
 //! (`<delay xmlns='urn:xmpp:delay'/>`) declares it. Text and attribute
 //! values are escaped, so a body holding `</body>` stays text.
 
+use std::borrow::Cow;
+
 use crate::framing::xml::{Element, Node, escape};
+
+/// Characters XML 1.0 cannot carry at all (§2.2), not even as `&#x1b;`:
+/// the C0 controls other than tab, newline and carriage return, and
+/// U+FFFE, U+FFFF. JSON can carry them, so a JSON user can send one.
+pub fn forbidden(c: char) -> bool {
+    matches!(c, '\0'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}')
+}
+
+/// Text as XML can carry it: a forbidden character becomes U+FFFD (the
+/// replacement character, visible), because writing it would break the
+/// receiver's whole stream (not-well-formed).
+fn carried(text: &str) -> Cow<'_, str> {
+    if text.contains(forbidden) {
+        Cow::Owned(text.replace(forbidden, "\u{fffd}"))
+    } else {
+        Cow::Borrowed(text)
+    }
+}
 
 /// The namespace of stanzas on a client stream.
 pub const CLIENT_NS: &str = "jabber:client";
@@ -29,7 +49,7 @@ pub fn write(e: &Element, parent_ns: &str, out: &mut String) {
     for child in &e.children {
         match child {
             Node::Element(c) => write(c, &e.namespace, out),
-            Node::Text(t) => out.push_str(&escape(t)),
+            Node::Text(t) => out.push_str(&escape(&carried(t))),
         }
     }
     out.push_str("</");
@@ -48,7 +68,7 @@ fn push_attr(out: &mut String, name: &str, value: &str) {
     out.push(' ');
     out.push_str(name);
     out.push_str("='");
-    out.push_str(&escape(value));
+    out.push_str(&escape(&carried(value)));
     out.push('\'');
 }
 
@@ -120,6 +140,17 @@ impl El {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn characters_xml_cannot_carry_become_the_replacement_character() {
+        let m = El::stanza("message")
+            .attr("id", "a\u{1}b")
+            .text_child("body", Some("esc\u{1b}[2J\ttab\u{ffff}"));
+        assert_eq!(
+            m.xml(),
+            "<message id='a\u{fffd}b'><body>esc\u{fffd}[2J\ttab\u{fffd}</body></message>"
+        );
+    }
 
     #[test]
     fn namespaces_are_declared_where_they_change_and_text_is_escaped() {

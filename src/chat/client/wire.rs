@@ -1,0 +1,169 @@
+//! The seam between the client's loop and a wire protocol, the client-side
+//! mirror of the server's adapters.
+//!
+//! The chat itself (what a typed line does, what is printed, what goes in
+//! the cache) does not know whether it speaks XMPP or JSON. It calls a
+//! [`Wire`] to act ("send this message to bob", "add carol") and hears back
+//! [`Update`]s made of the same typed values the server uses
+//! ([`model`](crate::chat::model)): a [`Message`], a [`Presence`], a
+//! [`RosterItem`]. Each wire adapter turns those into bytes and back, and
+//! narrates what it does as `chat` events.
+
+use crate::chat::jid::Jid;
+use crate::chat::model::{Message, Presence, RosterItem};
+use crate::chat::sasl::{Mechanism, Secret};
+use crate::framing::{Content, FrameError, Proto};
+use crate::trace::{Event, Side, Tracer};
+
+/// Who logs in, and how.
+pub struct Login {
+    /// The account, bare: `alice@localhost`.
+    pub jid: Jid,
+    pub password: Secret,
+    pub resource: Option<String>,
+    /// `--mechanism`: use this one or fail; `None`: the strongest offered.
+    pub mechanism: Option<Mechanism>,
+    /// Fetch the roster and send initial presence after logging in. Off for
+    /// `chat send`: presence would make the server hand over the offline
+    /// messages waiting for this account to a process that only sends.
+    pub announce: bool,
+}
+
+impl Login {
+    /// The account name, the part before @.
+    pub fn user(&self) -> &str {
+        self.jid.user().unwrap_or_default()
+    }
+}
+
+/// What the server told us, in the chat's own terms.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Update {
+    /// Logged in, bound, announced: this is our full JID.
+    Online(Jid),
+    /// The whole roster (the answer to a roster get).
+    Roster(Vec<RosterItem>),
+    /// One roster change (RFC 6121 §2.1.6).
+    RosterPush {
+        item: RosterItem,
+        removed: bool,
+    },
+    Presence(Presence),
+    Message(Message),
+    /// Something we sent was refused (RFC 6120 §8.3, or a JSON error object).
+    Refused(Refusal),
+    /// The answer to our ping with this id.
+    Pong(String),
+    /// The login or the stream failed for good: why, in words.
+    Failed(String),
+    /// The server ended its stream cleanly (`</stream:stream>`, `bye`).
+    Ended,
+}
+
+/// A stanza error, for the chat to explain and to record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refusal {
+    /// What was refused: message, presence, iq.
+    pub stanza: String,
+    /// Who the refused stanza was for, when the server says.
+    pub peer: Option<Jid>,
+    /// The refused stanza's id, when known.
+    pub id: Option<String>,
+    /// The RFC 6120 §8.3.3 condition: service-unavailable...
+    pub condition: String,
+    /// The server's own words, if any.
+    pub text: String,
+}
+
+impl Refusal {
+    /// The condition and the server's words, with what the condition means.
+    pub fn explain(&self) -> String {
+        let meaning = match self.condition.as_str() {
+            "service-unavailable" => "there is no such user, or they cannot receive this",
+            "item-not-found" | "recipient-unavailable" => "nobody by that address is there",
+            "remote-server-not-found" => "that domain's server cannot be reached from this one",
+            "jid-malformed" => "the address is not a valid JID",
+            "not-authorized" | "forbidden" | "not-allowed" => "the server does not allow this",
+            "policy-violation" => "the server's rules refuse it (too big, too fast...)",
+            "internal-server-error" => "the server failed; trying again later may work",
+            "bad-request" => "the server could not make sense of it",
+            _ => "",
+        };
+        let mut s = self.condition.clone();
+        if !meaning.is_empty() {
+            s.push_str(&format!(" ({meaning})"));
+        }
+        if !self.text.is_empty() {
+            s.push_str(&format!(": the server says \"{}\"", self.text));
+        }
+        s
+    }
+}
+
+/// What a wire adapter gets for each step: the narration, the bytes to
+/// send, and the updates to hand to the chat.
+pub struct Cx<'a> {
+    pub t: &'a mut Tracer,
+    pub conn: Option<u64>,
+    /// The account name, for the events' `user` field.
+    pub user: &'a str,
+    pub out: Vec<u8>,
+    pub updates: Vec<Update>,
+    /// Bytes already written or queued on the connection before `out`.
+    pub base: u64,
+}
+
+impl Cx<'_> {
+    pub fn send(&mut self, bytes: impl AsRef<[u8]>) {
+        self.out.extend_from_slice(bytes.as_ref());
+    }
+
+    pub fn narrate(&mut self, action: &str, text: &str) {
+        let user = self.user;
+        self.t
+            .emit(Side::Client, self.conn, Event::Chat { action, user, text });
+    }
+
+    pub fn update(&mut self, u: Update) {
+        self.updates.push(u);
+    }
+
+    /// Where the bytes sent so far will end on the connection: once the
+    /// socket has taken this many bytes, they have all been written.
+    pub fn mark(&self) -> u64 {
+        self.base + self.out.len() as u64
+    }
+}
+
+/// A wire protocol, client side.
+pub trait Wire {
+    /// The framing of what the server sends.
+    fn proto(&self) -> Proto;
+    /// Connected: the first bytes (a stream header, a login).
+    fn start(&mut self, cx: &mut Cx);
+    /// One frame from the server.
+    fn on_frame(&mut self, cx: &mut Cx, content: &Content);
+    /// The server's bytes cannot be read any more.
+    fn on_frame_error(&mut self, cx: &mut Cx, e: &FrameError) {
+        cx.update(Update::Failed(format!(
+            "the server sent bytes that are not the protocol: {e}"
+        )));
+    }
+    /// Why this text cannot be sent as it is, if it cannot.
+    fn cannot_carry(&self, _text: &str) -> Option<String> {
+        None
+    }
+    /// Sends a chat message; returns the id it carries.
+    fn message(&mut self, cx: &mut Cx, to: &Jid, body: &str) -> String;
+    /// Adds a contact and asks to see their presence.
+    fn add(&mut self, cx: &mut Cx, who: &Jid);
+    /// Accepts a friend request; with `ask_back`, asks to see theirs too.
+    fn accept(&mut self, cx: &mut Cx, who: &Jid, ask_back: bool);
+    fn deny(&mut self, cx: &mut Cx, who: &Jid);
+    fn remove(&mut self, cx: &mut Cx, who: &Jid);
+    /// Asks the server for an answer; [`Update::Pong`] with `id` comes back
+    /// after everything sent before it has been handled.
+    fn ping(&mut self, cx: &mut Cx, id: &str);
+    /// Ends our side of the conversation cleanly.
+    fn close(&mut self, cx: &mut Cx);
+}
