@@ -200,6 +200,9 @@ pub struct FrameError {
     /// The bytes around `at`, and the caret's position in them.
     pub context: Vec<u8>,
     pub caret: usize,
+    /// For HTTP: the status a server answers with (400, 413, 431, 501).
+    /// `None`: 413 when too large, else 400.
+    pub http_status: Option<u16>,
 }
 
 impl FrameError {
@@ -233,7 +236,14 @@ impl FrameError {
             skip: None,
             context: Vec::new(),
             caret: 0,
+            http_status: None,
         }
+    }
+
+    /// The HTTP status a server should answer this error with.
+    pub fn answer_with(mut self, status: u16) -> FrameError {
+        self.http_status = Some(status);
+        self
     }
 
     /// Marks the error as one the stream can step over.

@@ -7,35 +7,39 @@
 //! neither, "until the connection closes". Responses to HEAD, 1xx, 204 and
 //! 304 have no body.
 //!
-//! The head is parsed by httparse (the parser hyper uses, in [`head`]): on a
-//! message's first look the buffer goes straight to it, and while a head is
-//! still incomplete only the new bytes are scanned for the empty line, so a
-//! head trickling in byte by byte costs linear time. The body rules and the
-//! chunk decoding around it are ours. [`message`] is what a frame holds.
+//! - [`head`]: the head, read line by line as it arrives and parsed by
+//!   httparse (the parser hyper uses) once it is complete;
+//! - [`length`]: RFC 9112 §6.3, which says where the body ends, and refuses
+//!   the shapes used for request smuggling;
+//! - [`chunked`]: the chunked coding, to the letter of RFC 9112 §7.1;
+//! - [`message`]: what a frame holds, and the messages socklab builds.
+//!
+//! Every part remembers how far it has read, so a message trickling in byte
+//! by byte costs linear time, and the frames and errors are the same
+//! however the bytes were cut into reads.
 
 use std::collections::VecDeque;
 
+mod chunked;
 mod head;
+mod length;
 mod message;
 
-pub use message::{Message, Start, request, response};
+pub use message::{Message, Start, request, response, response_head};
 
-use super::lines::find_newline;
 use super::{Codec, Content, FrameError, Limits, Role};
-use head::parse_head;
+use chunked::Chunks;
+use head::HeadScan;
+use length::{Asked, Length, body_length};
+use message::Span;
 
 enum State {
-    /// Waiting for the empty line that ends the head.
-    Head,
-    /// Head parsed; the body is `remaining` more bytes.
-    Body {
-        head: Message,
-        body_start: usize,
-        len: usize,
-    },
-    /// Head parsed; chunks are being read. `pos` is where the next chunk
-    /// size line starts.
-    Chunked { head: Message, pos: usize },
+    /// Reading the head, up to its empty line.
+    Head(HeadScan),
+    /// Head parsed; the body is `body_start..end`.
+    Body { head: Message, end: usize },
+    /// Head parsed; chunks are being read.
+    Chunked { head: Message, chunks: Chunks },
     /// A response with no length: the body runs until the connection closes.
     UntilClose { head: Message, body_start: usize },
 }
@@ -43,9 +47,8 @@ enum State {
 pub struct Http {
     role: Role,
     state: State,
-    scanned: usize,
-    /// For a client: whether each request sent was HEAD (its answer has no body).
-    heads: VecDeque<bool>,
+    /// For a client: the requests sent and not yet answered.
+    asked: VecDeque<Asked>,
     /// A request asked `Expect: 100-continue` and waits for its answer.
     expects_continue: bool,
 }
@@ -54,31 +57,25 @@ impl Http {
     pub fn new(role: Role) -> Http {
         Http {
             role,
-            state: State::Head,
-            scanned: 0,
-            heads: VecDeque::new(),
+            state: State::Head(HeadScan::default()),
+            asked: VecDeque::new(),
             expects_continue: false,
         }
     }
 }
 
-/// Where the head ends (just after the empty line), searching from `from`.
-/// Jumps from LF to LF, which the compiler vectorises; an empty line is LF
-/// right after LF, or after CR LF (httparse accepts bare LF line ends too).
-fn find_head_end(buf: &[u8], from: usize) -> Option<usize> {
-    let mut at = from.saturating_sub(3);
-    while let Some(nl) = find_newline(buf, at) {
-        let empty = match nl {
-            0 => false,
-            1 => buf[0] == b'\n',
-            _ => buf[nl - 1] == b'\n' || (buf[nl - 1] == b'\r' && buf[nl - 2] == b'\n'),
-        };
-        if empty {
-            return Some(nl + 1);
-        }
-        at = nl + 1;
-    }
-    None
+/// A token character (RFC 9110 §5.6.2): what names and methods are made of.
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// `span` without the optional whitespace (SP, HTAB) at either end.
+fn trim_ows(s: &[u8], span: Span) -> Span {
+    let ows = |b: &u8| *b == b' ' || *b == b'\t';
+    let part = &s[span.clone()];
+    let lead = part.iter().take_while(|b| ows(b)).count();
+    let trail = part[lead..].iter().rev().take_while(|b| ows(b)).count();
+    span.start + lead..span.end - trail
 }
 
 impl Codec for Http {
@@ -87,7 +84,12 @@ impl Codec for Http {
     }
 
     fn sent_request(&mut self, method: &str) {
-        self.heads.push_back(method.eq_ignore_ascii_case("HEAD"));
+        self.asked
+            .push_back(match method.to_ascii_uppercase().as_str() {
+                "HEAD" => Asked::Head,
+                "CONNECT" => Asked::Connect,
+                _ => Asked::Other,
+            });
     }
 
     fn wants_continue(&mut self) -> bool {
@@ -99,96 +101,36 @@ impl Codec for Http {
         buf: &[u8],
         limits: &Limits,
     ) -> Result<Option<(Content, usize)>, FrameError> {
+        // The state is taken out and put back while the message is
+        // unfinished; an error leaves a fresh head scan behind.
         loop {
-            match &mut self.state {
-                State::Head => {
-                    // The first look at a message hands the buffer straight
-                    // to httparse, which finds the head's end itself; when the
-                    // head is still partial, later looks scan only the new
-                    // bytes for the empty line, so a trickle stays linear.
-                    let ready = self.scanned == 0 || find_head_end(buf, self.scanned).is_some();
-                    if ready && let Some((head, end)) = parse_head(self.role, buf, limits)? {
-                        self.scanned = 0;
-                        if end > limits.max_header_bytes {
-                            return Err(FrameError::too_large(
-                                "http",
-                                format!(
-                                    "the head is {end} bytes, over --max-header-bytes {}",
-                                    limits.max_header_bytes
-                                ),
-                            ));
-                        }
-                        let expect = head
-                            .header("expect")
-                            .is_some_and(|v| v.eq_ignore_ascii_case(b"100-continue"));
-                        self.state = self.body_rule(head, end, limits)?;
-                        // Answered only if the body is really still to come.
-                        self.expects_continue = expect
-                            && match &self.state {
-                                State::Body {
-                                    body_start, len, ..
-                                } => buf.len() < body_start + len,
-                                State::Chunked { .. } => true,
-                                _ => false,
-                            };
-                        continue;
-                    }
-                    self.scanned = buf.len();
-                    if buf.len() > limits.max_header_bytes {
-                        return Err(FrameError::too_large(
-                            "http",
-                            format!(
-                                "the head (start line and headers) is over {} bytes and has not ended: raise --max-header-bytes, or check that the peer speaks HTTP",
-                                limits.max_header_bytes
-                            ),
-                        ));
-                    }
-                    return Ok(None);
-                }
-                State::Body {
-                    body_start, len, ..
-                } => {
-                    let end = *body_start + *len;
-                    if buf.len() < end {
+            self.state = match self.next_message() {
+                State::Head(mut scan) => match scan.scan(self.role, buf, limits)? {
+                    Some((head, end)) => self.body_state(head, end, buf.len(), limits)?,
+                    None => {
+                        self.state = State::Head(scan);
                         return Ok(None);
                     }
-                    let State::Body {
-                        mut head,
-                        body_start,
-                        ..
-                    } = std::mem::replace(&mut self.state, State::Head)
-                    else {
-                        unreachable!("matched above")
-                    };
-                    head.body = buf[body_start..end].to_vec();
+                },
+                State::Body { mut head, end } if end <= buf.len() => {
+                    head.body = buf[head_len(&head)..end].to_vec();
                     return Ok(Some((Content::Http(head), end)));
                 }
-                State::Chunked { head, pos } => match next_chunk(buf, *pos, limits)? {
-                    None => return Ok(None),
-                    Some(Chunk::Data { start, len, next }) => {
-                        if head.body.len() + len > limits.max_frame {
-                            return Err(FrameError::too_large(
-                                "http",
-                                format!(
-                                    "the chunked body is over the --max-frame limit of {} bytes",
-                                    limits.max_frame
-                                ),
-                            ));
-                        }
-                        head.body.extend_from_slice(&buf[start..start + len]);
-                        *pos = next;
-                    }
-                    Some(Chunk::Last { end }) => {
-                        let State::Chunked { head, .. } =
-                            std::mem::replace(&mut self.state, State::Head)
-                        else {
-                            unreachable!("matched above")
-                        };
-                        return Ok(Some((Content::Http(head), end)));
+                State::Chunked {
+                    mut head,
+                    mut chunks,
+                } => match chunks.read(buf, limits, &mut head.body)? {
+                    Some(end) => return Ok(Some((Content::Http(head), end))),
+                    None => {
+                        self.state = State::Chunked { head, chunks };
+                        return Ok(None);
                     }
                 },
-                State::UntilClose { .. } => return Ok(None),
-            }
+                waiting @ (State::Body { .. } | State::UntilClose { .. }) => {
+                    self.state = waiting;
+                    return Ok(None);
+                }
+            };
         }
     }
 
@@ -197,16 +139,16 @@ impl Codec for Http {
         buf: &[u8],
         _: &Limits,
     ) -> Result<Option<(Content, usize)>, FrameError> {
-        match std::mem::replace(&mut self.state, State::Head) {
+        match self.next_message() {
             State::UntilClose {
                 mut head,
                 body_start,
             } => {
-                head.body = buf[body_start..].to_vec();
+                head.body = buf.get(body_start..).unwrap_or_default().to_vec();
                 Ok(Some((Content::Http(head), buf.len())))
             }
-            State::Head if buf.is_empty() => Ok(None),
-            State::Head => Err(FrameError::closed_mid_frame(
+            State::Head(_) if buf.is_empty() => Ok(None),
+            State::Head(_) => Err(FrameError::closed_mid_frame(
                 "http",
                 buf.len(),
                 format!(
@@ -214,169 +156,83 @@ impl Codec for Http {
                     buf.len()
                 ),
             )),
-            State::Body {
-                body_start, len, ..
-            } => Err(FrameError::closed_mid_frame(
-                "http",
-                buf.len(),
-                format!(
-                    "the stream ended after {} of the {len} body bytes that Content-Length announced",
-                    buf.len() - body_start
-                ),
-            )),
+            State::Body { head, end } => {
+                let start = head_len(&head);
+                Err(FrameError::closed_mid_frame(
+                    "http",
+                    buf.len(),
+                    format!(
+                        "the stream ended after {} of the {} body bytes that Content-Length announced",
+                        buf.len().saturating_sub(start),
+                        end - start
+                    ),
+                ))
+            }
             State::Chunked { .. } => Err(FrameError::closed_mid_frame(
                 "http",
                 buf.len(),
-                "the stream ended before the last (zero-sized) chunk",
+                "the stream ended before the last (zero-sized) chunk and the empty line after it",
             )),
         }
     }
 }
 
+/// The length of a parsed head, which is where its body starts.
+fn head_len(m: &Message) -> usize {
+    m.head.len()
+}
+
 impl Http {
-    /// Decides how the body of `head` is delimited (RFC 9112 §6.3).
-    fn body_rule(
+    /// Ends the current message: the state it was in, and a fresh head scan.
+    fn next_message(&mut self) -> State {
+        std::mem::replace(&mut self.state, State::Head(HeadScan::default()))
+    }
+
+    /// The head is in: how its body is delimited (RFC 9112 §6.3).
+    fn body_state(
         &mut self,
         head: Message,
         end: usize,
+        have: usize,
         limits: &Limits,
     ) -> Result<State, FrameError> {
-        let no_body = match head.start() {
-            Start::Response { code, .. } => {
-                let was_head = self.heads.pop_front().unwrap_or(false);
-                was_head || code < 200 || code == 204 || code == 304
+        let asked = match head.start() {
+            // An interim (1xx) answer comes before the final one to the
+            // same request, which is still to come.
+            Start::Response { code, .. } if code >= 200 => {
+                self.asked.pop_front().unwrap_or(Asked::Other)
             }
-            Start::Request { .. } => false,
+            _ => Asked::Other,
         };
-        if no_body {
-            return Ok(State::Body {
-                head,
-                body_start: end,
-                len: 0,
-            });
-        }
-        if let Some((te, at)) = head.header_at("transfer-encoding") {
-            if te.to_ascii_lowercase().ends_with(b"chunked") {
-                return Ok(State::Chunked {
-                    head: Message {
-                        chunked: true,
-                        ..head
-                    },
-                    pos: end,
-                });
-            }
-            return Err(FrameError::malformed(
-                "http",
-                at,
-                "unsupported Transfer-Encoding: only chunked is understood",
-            ));
-        }
-        match head.header_at("content-length") {
-            Some((v, at)) => {
-                let len = std::str::from_utf8(v)
-                    .ok()
-                    .and_then(|s| s.trim().parse::<usize>().ok())
-                    .ok_or_else(|| {
-                        FrameError::malformed("http", at, "Content-Length is not a number")
-                    })?;
-                if len > limits.max_frame {
-                    return Err(FrameError::too_large(
-                        "http",
-                        format!(
-                            "Content-Length announces {len} bytes, over the --max-frame limit of {}",
-                            limits.max_frame
-                        ),
-                    ));
-                }
-                Ok(State::Body {
-                    head,
-                    body_start: end,
-                    len,
-                })
-            }
-            None if head.is_response() => Ok(State::UntilClose {
-                head,
-                body_start: end,
-            }),
-            None => Ok(State::Body {
-                head,
-                body_start: end,
-                len: 0,
-            }),
-        }
-    }
-}
-
-enum Chunk {
-    Data {
-        start: usize,
-        len: usize,
-        next: usize,
-    },
-    Last {
-        end: usize,
-    },
-}
-
-/// Reads the chunk whose size line starts at `pos`.
-fn next_chunk(buf: &[u8], pos: usize, limits: &Limits) -> Result<Option<Chunk>, FrameError> {
-    let Some(nl) = find_newline(buf, pos) else {
-        return Ok(None);
-    };
-    let line = buf[pos..nl].strip_suffix(b"\r").unwrap_or(&buf[pos..nl]);
-    let size_text = line
-        .split(|&b| b == b';')
-        .next()
-        .unwrap_or_default()
-        .trim_ascii();
-    let size = std::str::from_utf8(size_text)
-        .ok()
-        .and_then(|s| usize::from_str_radix(s, 16).ok())
-        .ok_or_else(|| {
-            FrameError::malformed("http", pos, "expected a chunk size in hexadecimal")
-        })?;
-    if size > limits.max_frame {
-        return Err(FrameError::too_large(
-            "http",
-            format!(
-                "a chunk of {size} bytes is over --max-frame {}",
-                limits.max_frame
-            ),
-        ));
-    }
-    let start = nl + 1;
-    if size == 0 {
-        // Trailer fields, then an empty line.
-        let mut at = start;
-        loop {
-            let Some(nl) = find_newline(buf, at) else {
-                return Ok(None);
+        let length = body_length(&head, asked, end, limits)?;
+        let expect = head
+            .header("expect")
+            .is_some_and(|v| v.eq_ignore_ascii_case(b"100-continue"));
+        // Answered only if the body is really still to come.
+        self.expects_continue = expect
+            && match length {
+                Length::Fixed(len) => have < end + len,
+                Length::Chunked => true,
+                Length::UntilClose => false,
             };
-            if buf[at..nl]
-                .strip_suffix(b"\r")
-                .unwrap_or(&buf[at..nl])
-                .is_empty()
-            {
-                return Ok(Some(Chunk::Last { end: nl + 1 }));
-            }
-            at = nl + 1;
-        }
+        Ok(match length {
+            Length::Fixed(len) => State::Body {
+                head,
+                end: end + len,
+            },
+            Length::Chunked => State::Chunked {
+                head: Message {
+                    chunked: true,
+                    ..head
+                },
+                chunks: Chunks::new(end),
+            },
+            Length::UntilClose => State::UntilClose {
+                head,
+                body_start: end,
+            },
+        })
     }
-    let Some(after) = buf.get(start + size..start + size + 2) else {
-        return Ok(None);
-    };
-    if after != b"\r\n" {
-        return Err(FrameError::malformed(
-            "http",
-            start + size,
-            "expected CR LF after the chunk data",
-        ));
-    }
-    Ok(Some(Chunk::Data {
-        start,
-        len: size,
-        next: start + size + 2,
-    }))
 }
 
 #[cfg(test)]
@@ -541,6 +397,119 @@ mod tests {
         let err = err.expect("unfinished");
         assert_eq!(err.kind, ErrorKind::PeerClosedMidFrame);
         assert!(err.detail.contains("28 of the 33"), "{}", err.detail);
+    }
+
+    /// The error a server meets reading `wire` (fed whole and byte by byte:
+    /// both must agree).
+    fn refusal(wire: &[u8]) -> FrameError {
+        let (_, whole) = decode_chunked(server(), wire, wire.len());
+        let (_, trickled) = decode_chunked(server(), wire, 1);
+        let e = whole.unwrap_or_else(|| panic!("accepted: {}", String::from_utf8_lossy(wire)));
+        let t = trickled.expect("accepted byte by byte");
+        assert_eq!((e.kind, e.http_status), (t.kind, t.http_status));
+        e
+    }
+
+    #[test]
+    fn a_missing_or_non_ascii_reason_phrase_is_read_not_a_panic() {
+        for (wire, line) in [
+            (&b"HTTP/1.1 200\r\n\r\n"[..], "HTTP/1.1 200 "),
+            (
+                "HTTP/1.1 200 Café\r\nContent-Length: 2\r\n\r\nhi".as_bytes(),
+                "HTTP/1.1 200 Café",
+            ),
+            (
+                b"HTTP/1.1 404 Caf\xe9 \r\nContent-Length: 0\r\n\r\n",
+                "HTTP/1.1 404 Caf\u{fffd} ",
+            ),
+        ] {
+            let ms = messages(&assert_any_split_same(client, wire));
+            assert_eq!(ms[0].start_line(), line);
+        }
+    }
+
+    #[test]
+    fn request_smuggling_shapes_are_refused_naming_the_rule() {
+        for wire in [
+            &b"POST / HTTP/1.1\r\nContent-Length: +5\r\n\r\nhello"[..],
+            b"POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!",
+            b"POST / HTTP/1.1\r\nContent-Length: 5, 6\r\n\r\nhello!",
+            b"POST / HTTP/1.1\r\nTransfer-Encoding: xchunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+            b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
+            b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
+            b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+            b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n+5\r\nhello\r\n0\r\n\r\n",
+            b"POST / HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+            b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5 \r\nhello\r\n0\r\n\r\n",
+            b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\nhello\r\n0\r\n\r\n",
+        ] {
+            let e = refusal(wire);
+            assert_eq!(e.kind, ErrorKind::Malformed, "{e:?}");
+            assert_eq!(e.http_status, Some(400), "{e:?}");
+            assert!(e.detail.starts_with("RFC 9112 §"), "{}", e.detail);
+        }
+        let e = refusal(b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n");
+        assert_eq!(e.http_status, Some(501), "{e:?}");
+    }
+
+    #[test]
+    fn one_length_repeated_is_that_length() {
+        for wire in [
+            &b"POST / HTTP/1.1\r\nContent-Length: 5, 5\r\n\r\nhello"[..],
+            b"POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello",
+        ] {
+            assert_eq!(
+                messages(&assert_any_split_same(server, wire))[0].body,
+                b"hello"
+            );
+        }
+    }
+
+    #[test]
+    fn a_response_whose_last_coding_is_not_chunked_runs_to_the_close() {
+        let wire = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n\x1f\x8b...";
+        assert_eq!(
+            messages(&assert_any_split_same(client, wire))[0].body,
+            b"\x1f\x8b..."
+        );
+    }
+
+    #[test]
+    fn oversized_heads_answer_431_and_bodies_413() {
+        let big = format!("GET / HTTP/1.1\r\nX: {}\r\n\r\n", "a".repeat(20_000));
+        assert_eq!(refusal(big.as_bytes()).http_status, Some(431));
+        let many: String = (0..70).map(|i| format!("X-{i}: v\r\n")).collect();
+        let wire = format!("GET / HTTP/1.1\r\n{many}\r\n");
+        assert_eq!(refusal(wire.as_bytes()).http_status, Some(431));
+        let wire = b"POST / HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n";
+        assert_eq!(refusal(wire).http_status, Some(413));
+    }
+
+    #[test]
+    fn an_interim_answer_does_not_use_up_the_head_request() {
+        let mut r = client();
+        r.codec_mut().sent_request("HEAD");
+        r.push(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n");
+        assert!(r.next_frame().expect("100").is_some());
+        let ok = messages(&[r.next_frame().expect("ok").expect("200")]);
+        assert_eq!(ok[0].body, b"", "the answer to HEAD has no body");
+    }
+
+    #[test]
+    fn empty_lines_before_a_request_are_skipped() {
+        let ms = messages(&assert_any_split_same(
+            server,
+            b"\r\n\nGET /a HTTP/1.1\r\n\r\n",
+        ));
+        assert_eq!(ms[0].start_line(), "GET /a HTTP/1.1");
+    }
+
+    #[test]
+    fn a_peer_that_does_not_speak_http_is_caught_at_its_first_line() {
+        let mut r = client();
+        r.push(b"SSH-2.0-OpenSSH_9.6\r\n");
+        let e = r.next_frame().expect_err("not HTTP");
+        assert_eq!(e.kind, ErrorKind::Malformed);
     }
 
     #[test]

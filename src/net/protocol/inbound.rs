@@ -34,6 +34,11 @@ pub struct Inbound {
     frames: u64,
     /// Bad frames seen (skipped or fatal).
     pub errors: u64,
+    /// An HTTP server answered a request that asked to close: what comes
+    /// after it is not read (RFC 9112 §9.6).
+    closing: bool,
+    /// Whether bytes after that request have been narrated as ignored.
+    ignored: bool,
 }
 
 impl Inbound {
@@ -47,6 +52,8 @@ impl Inbound {
             assembler: Assembler::default(),
             frames: 0,
             errors: 0,
+            closing: false,
+            ignored: false,
         }
     }
 
@@ -59,6 +66,10 @@ impl Inbound {
         out: &mut Output,
         replies: &mut Vec<Reply>,
     ) -> Result<(), InboundError> {
+        if self.closing {
+            self.ignore(t, at, data.len());
+            return Ok(());
+        }
         self.reader.push(data);
         let mut cut = 0;
         loop {
@@ -66,6 +77,10 @@ impl Inbound {
                 Ok(Some(frame)) => {
                     cut += 1;
                     self.deliver(t, at, &frame, out, replies)?;
+                    if self.closing {
+                        self.ignore(t, at, self.reader.buffered());
+                        return Ok(());
+                    }
                 }
                 Ok(None) => break,
                 Err(e) => {
@@ -97,6 +112,15 @@ impl Inbound {
         Ok(())
     }
 
+    /// Narrates, once, that bytes after a request that asked to close are
+    /// not read.
+    fn ignore(&mut self, t: &mut Tracer, at: (Side, Option<u64>), n: usize) {
+        if n > 0 && !std::mem::replace(&mut self.ignored, true) {
+            let text = "bytes came after a request that asked to close the connection: they are not read as requests, and the connection closes after the answer (RFC 9112 §9.6)";
+            t.emit(at.0, at.1, Event::Note { text });
+        }
+    }
+
     /// The peer closed: what is buffered is a last frame or an unfinished one.
     pub fn finish(
         &mut self,
@@ -105,6 +129,9 @@ impl Inbound {
         out: &mut Output,
         replies: &mut Vec<Reply>,
     ) -> Result<(), InboundError> {
+        if self.closing {
+            return Ok(());
+        }
         loop {
             match self.reader.finish() {
                 Ok(Some(frame)) => self.deliver(t, at, &frame, out, replies)?,
@@ -208,7 +235,9 @@ impl Inbound {
         if self.framing.answers_requests()
             && let Content::Http(request) = &frame.content
         {
-            replies.push(answer(request));
+            let reply = answer(request);
+            self.closing = reply.close;
+            replies.push(reply);
         }
         Ok(())
     }
@@ -226,15 +255,15 @@ impl Inbound {
         if self.framing.answers_requests()
             && e.kind != crate::framing::ErrorKind::PeerClosedMidFrame
         {
-            let (code, reason) = match e.kind {
-                crate::framing::ErrorKind::TooLarge => (413, "Content Too Large"),
-                _ => (400, "Bad Request"),
-            };
+            let code = e.http_status.unwrap_or(match e.kind {
+                crate::framing::ErrorKind::TooLarge => 413,
+                _ => 400,
+            });
             let body = format!("socklab could not read your request: {e}\n");
             replies.push(Reply {
                 bytes: http::response(
                     code,
-                    reason,
+                    reason(code),
                     "text/plain; charset=utf-8",
                     body.as_bytes(),
                     true,
@@ -242,6 +271,17 @@ impl Inbound {
                 close: true,
             });
         }
+    }
+}
+
+/// The reason phrases of the statuses socklab answers with (RFC 9110 §15).
+fn reason(code: u16) -> &'static str {
+    match code {
+        200 => "OK",
+        413 => "Content Too Large",
+        431 => "Request Header Fields Too Large",
+        501 => "Not Implemented",
+        _ => "Bad Request",
     }
 }
 
@@ -267,21 +307,18 @@ fn answer(request: &http::Message) -> Reply {
         }
     }
     let close = request.wants_close();
-    let status = if request.is_response() {
-        (400, "Bad Request")
+    let code = if request.is_response() { 400 } else { 200 };
+    let kind = "text/plain; charset=utf-8";
+    // RFC 9110 §9.3.2: the answer to HEAD is the head a GET would get,
+    // Content-Length included, and nothing after it.
+    let head_only =
+        matches!(request.start(), http::Start::Request { method, .. } if method == "HEAD");
+    let bytes = if head_only {
+        http::response_head(code, reason(code), kind, body.len(), close)
     } else {
-        (200, "OK")
+        http::response(code, reason(code), kind, body.as_bytes(), close)
     };
-    Reply {
-        bytes: http::response(
-            status.0,
-            status.1,
-            "text/plain; charset=utf-8",
-            body.as_bytes(),
-            close,
-        ),
-        close,
-    }
+    Reply { bytes, close }
 }
 
 /// Decodes `a=1&b=x+y%21` into pairs.
