@@ -288,15 +288,61 @@ fn a_malformed_request_gets_400_and_a_close() {
 
 #[test]
 fn eof_in_the_middle_of_a_frame_is_named() {
-    let (mut server, port) = Proc::server("listen", &["--proto", "lines"]);
+    let (mut server, port) = Proc::server("listen", &["--proto", "json"]);
     server.close_stdin();
     let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    s.write_all(b"complete\nhalf a li").expect("write");
+    s.write_all(b"{\"ok\":1}\n{\"half\":").expect("write");
     s.shutdown(std::net::Shutdown::Write).expect("FIN");
     let server = server.finish();
     assert_eq!(server.code(), 1);
     assert_eq!(server.error_kind(), Some("peer_closed_mid_frame"));
-    assert_eq!(server.stdout_text(), "complete\n");
+    assert_eq!(server.stdout_text(), "{\"ok\":1}\n");
+}
+
+#[test]
+fn listen_lines_is_a_faithful_pipe_crlf_kept_and_the_last_line_delivered() {
+    let (mut server, port) = Proc::server("listen", &["--proto", "lines"]);
+    server.close_stdin();
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    let sent = "HELO a\r\nplain\n\r\n中午\r\nno ending".as_bytes();
+    s.write_all(sent).expect("write");
+    s.shutdown(std::net::Shutdown::Write).expect("FIN");
+    let server = server.finish();
+    assert_eq!(server.code(), 0, "{}", server.stderr);
+    assert_eq!(server.stdout, sent, "stdout gets the bytes as they came");
+    let f = frames(&server.events);
+    assert_eq!(f.len(), 5);
+    assert!(
+        f[4]["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("no line ending: the stream ended")),
+        "{:?}",
+        f[4]
+    );
+    assert!(
+        f[0]["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("ended by CR LF"))
+    );
+}
+
+#[test]
+fn recv_lines_passes_a_datagram_through_unchanged() {
+    let (r, port) = Proc::server("recv", &["--proto", "lines", "--count", "1"]);
+    let s = util::run(
+        "send",
+        util::socklab(&[
+            "send",
+            "--wait",
+            "0",
+            &format!("127.0.0.1:{port}"),
+            "one\r\ntwo",
+        ]),
+    );
+    assert_eq!(s.code(), 0, "{}", s.stderr);
+    let r = r.finish();
+    assert_eq!(r.code(), 0, "{}", r.stderr);
+    assert_eq!(r.stdout_text(), "one\r\ntwo");
 }
 
 #[test]

@@ -6,7 +6,7 @@ use std::io;
 
 use crate::framing::http;
 use crate::framing::message::Assembler;
-use crate::framing::{Content, Frame, FrameError, FrameReader, JsonFraming, Proto, codec};
+use crate::framing::{Content, Frame, FrameError, FrameReader, codec};
 use crate::net::output::Output;
 use crate::trace::{Data, Event, Side, Tracer};
 
@@ -157,13 +157,9 @@ impl Inbound {
             self.framing.limits,
         );
         let mut ignored = Vec::new();
+        // A last line or JSON object ends where the datagram ends: the
+        // codecs deliver it at the end of input, so nothing is added.
         self.reader.push(data);
-        // A line or a JSON object ends where the datagram ends.
-        let line_based = matches!(self.framing.proto, Proto::Lines)
-            || (self.framing.proto == Proto::Json && self.framing.json == JsonFraming::Newline);
-        if line_based && !data.ends_with(b"\n") {
-            self.reader.push(b"\n");
-        }
         loop {
             match self.reader.next_frame() {
                 Ok(Some(frame)) => self.deliver(t, (side, None), &frame, out, &mut ignored)?,
