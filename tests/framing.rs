@@ -625,3 +625,57 @@ fn a_20_kb_head_gets_431() {
     assert!(answer.contains("--max-header-bytes"), "{answer}");
     server.kill();
 }
+
+/// Peak memory of a running process, in bytes (VmHWM in /proc/PID/status).
+fn peak_memory(pid: u32) -> usize {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+    let kib: usize = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM");
+    kib * 1024
+}
+
+#[test]
+fn two_xml_namespace_amplifiers_cannot_exhaust_the_servers_memory() {
+    // 984 KiB: an 8,000-byte default namespace inherited by 250,000 empty
+    // elements. Copied into each element, it took 1,947 MiB per connection.
+    let mut stanza = format!("<r xmlns='urn:{}'>", "n".repeat(7_996)).into_bytes();
+    stanza.extend(b"<a/>".repeat(250_000));
+    stanza.extend(b"</r>");
+    let (mut server, port) = Proc::server("listen", &["-k", "--proto", "xml"]);
+    let clients: Vec<_> = (0..2)
+        .map(|_| {
+            let stanza = stanza.clone();
+            std::thread::spawn(move || {
+                let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+                s.set_read_timeout(Some(util::DEADLINE)).expect("timeout");
+                // The server may stop reading once it refuses the stanza.
+                let _ = s.write_all(&stanza);
+                let _ = s.shutdown(std::net::Shutdown::Write);
+                let _ = s.read_to_end(&mut Vec::new());
+            })
+        })
+        .collect();
+    server.wait_for_count("error", 2);
+    let peak = peak_memory(server.pid());
+    for c in clients {
+        c.join().expect("client");
+    }
+    let server = server.kill();
+    let e = server.find("error").expect("error");
+    assert_eq!(e["kind"], "frame_too_large", "{e}");
+    assert!(
+        e["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("--max-frame")),
+        "{e}"
+    );
+    assert!(
+        peak < 64 * stanza.len(),
+        "peak memory {} MiB for two {} KiB stanzas",
+        peak >> 20,
+        stanza.len() >> 10
+    );
+}

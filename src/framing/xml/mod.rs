@@ -18,93 +18,22 @@
 
 use rxml::{Event, Parse, Parser};
 
+mod stanza;
+mod tree;
+
+pub use stanza::{Element, Node, Stanza, escape};
+pub use tree::TREE_FACTOR;
+
 use super::{Codec, Content, FrameError, Limits};
+use tree::{Closed, Tree};
 
 /// The XMPP streams namespace of `<stream:stream>`.
 pub const STREAMS_NS: &str = "http://etherx.jabber.org/streams";
 
-/// A parsed element: local name, attributes (local names) and children.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Element {
-    pub name: String,
-    pub namespace: String,
-    pub attrs: Vec<(String, String)>,
-    pub children: Vec<Node>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Node {
-    Element(Element),
-    Text(String),
-}
-
-impl Element {
-    pub fn attr(&self, name: &str) -> Option<&str> {
-        self.attrs
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    pub fn child(&self, name: &str) -> Option<&Element> {
-        self.children.iter().find_map(|c| match c {
-            Node::Element(e) if e.name == name => Some(e),
-            _ => None,
-        })
-    }
-
-    /// All text inside, entities decoded.
-    pub fn text(&self) -> String {
-        let mut s = String::new();
-        for c in &self.children {
-            match c {
-                Node::Text(t) => s.push_str(t),
-                Node::Element(e) => s.push_str(&e.text()),
-            }
-        }
-        s
-    }
-}
-
-/// What an XML frame is.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Stanza {
-    /// `<stream:stream ...>` opened (its attributes).
-    StreamOpen(Vec<(String, String)>),
-    /// A complete element.
-    Element(Element),
-    /// `</stream:stream>`: the peer ended its stream.
-    StreamClose,
-}
-
-impl Stanza {
-    pub fn summary(&self) -> String {
-        match self {
-            Stanza::StreamOpen(attrs) => {
-                let to = attrs
-                    .iter()
-                    .find(|(n, _)| n == "to")
-                    .map(|(_, v)| format!(" to {v}"))
-                    .unwrap_or_default();
-                format!("<stream:stream>{to} opened: stanzas follow as its children")
-            }
-            Stanza::StreamClose => "</stream:stream>: the stream is closed".to_string(),
-            Stanza::Element(e) => {
-                let text = e.text();
-                let text = if text.chars().count() > 40 {
-                    format!("{}…", text.chars().take(40).collect::<String>())
-                } else {
-                    text
-                };
-                format!(
-                    "<{}> element, {} attribute(s), text {text:?}",
-                    e.name,
-                    e.attrs.len()
-                )
-            }
-        }
-    }
-}
+/// The deepest nesting `--max-depth` can allow: dropping, comparing and
+/// printing an element recurse once per level, and a thread's stack is
+/// finite.
+pub const DEPTH_CEILING: usize = 1024;
 
 #[derive(Default)]
 pub struct Xml {
@@ -113,8 +42,8 @@ pub struct Xml {
     fed: usize,
     /// Bytes the parser's events have accounted for, in the current frame.
     used: usize,
-    /// Elements open in the current frame (the one being built is last).
-    open: Vec<Element>,
+    /// The elements of the current frame, and what they cost.
+    tree: Tree,
     /// Whether a `<stream:stream>` root is open: frames are then its children.
     in_stream: bool,
     /// Whether the current document has produced an event yet.
@@ -171,7 +100,9 @@ impl Codec for Xml {
                 // stream of bare stanzas has it between them; rxml wants the
                 // root first, so it is stepped over here and counted into
                 // the frame.
-                let ws = buf[self.fed..]
+                let ws = buf
+                    .get(self.fed..)
+                    .unwrap_or_default()
                     .iter()
                     .take_while(|b| b.is_ascii_whitespace())
                     .count();
@@ -181,7 +112,7 @@ impl Codec for Xml {
                     return Ok(None);
                 }
             }
-            let mut rest = &buf[self.fed..];
+            let mut rest = buf.get(self.fed..).unwrap_or_default();
             let before = rest.len();
             let event = self.parser.parse(&mut rest, false);
             self.fed += before - rest.len();
@@ -207,57 +138,8 @@ impl Codec for Xml {
             };
             self.used += event.metrics().len();
             self.started = true;
-            match event {
-                Event::XmlDeclaration(..) => {}
-                Event::StartElement(_, (ns, name), attrs) => {
-                    let depth = self.open.len() + self.frame_depth();
-                    if depth >= limits.max_depth {
-                        return Err(FrameError::malformed(
-                            "xml",
-                            self.fed.saturating_sub(1),
-                            format!("elements nest deeper than --max-depth {}", limits.max_depth),
-                        ));
-                    }
-                    let attrs: Vec<(String, String)> = attrs
-                        .iter()
-                        .map(|((_, n), v)| (n.to_string(), v.to_string()))
-                        .collect();
-                    if depth == 0 && ns.as_str() == STREAMS_NS && name.as_str() == "stream" {
-                        self.in_stream = true;
-                        return Ok(Some(self.cut(Stanza::StreamOpen(attrs))));
-                    }
-                    self.open.push(Element {
-                        name: name.to_string(),
-                        namespace: ns.to_string(),
-                        attrs,
-                        children: Vec::new(),
-                    });
-                }
-                Event::Text(_, text) => {
-                    if let Some(e) = self.open.last_mut() {
-                        e.children.push(Node::Text(text.to_string()));
-                    }
-                    // Text between stanzas (whitespace keep-alives) belongs
-                    // to no frame; it is counted into the next one.
-                }
-                Event::EndElement(_) => match self.open.pop() {
-                    None => {
-                        // The stream root closed.
-                        self.in_stream = false;
-                        self.restart();
-                        return Ok(Some(self.cut(Stanza::StreamClose)));
-                    }
-                    Some(done) => match self.open.last_mut() {
-                        Some(parent) => parent.children.push(Node::Element(done)),
-                        None => {
-                            if !self.in_stream {
-                                // A whole document: the next frame is a new one.
-                                self.restart();
-                            }
-                            return Ok(Some(self.cut(Stanza::Element(done))));
-                        }
-                    },
-                },
+            if let Some(frame) = self.apply(event, limits)? {
+                return Ok(Some(frame));
             }
         }
     }
@@ -267,13 +149,13 @@ impl Codec for Xml {
         buf: &[u8],
         _: &Limits,
     ) -> Result<Option<(Content, usize)>, FrameError> {
-        if buf.trim_ascii().is_empty() && self.open.is_empty() {
+        if buf.trim_ascii().is_empty() && self.tree.depth() == 0 {
             return Ok(None);
         }
         let open = self
-            .open
-            .last()
-            .map(|e| format!(" inside <{}>", e.name))
+            .tree
+            .innermost()
+            .map(|name| format!(" inside <{name}>"))
             .unwrap_or_default();
         Err(FrameError::closed_mid_frame(
             "xml",
@@ -287,6 +169,66 @@ impl Codec for Xml {
 }
 
 impl Xml {
+    /// Builds the frame's tree from one event: the frame, when it is whole.
+    fn apply(
+        &mut self,
+        event: Event,
+        limits: &Limits,
+    ) -> Result<Option<(Content, usize)>, FrameError> {
+        match event {
+            Event::XmlDeclaration(..) => {}
+            Event::StartElement(_, (ns, name), attrs) => {
+                let depth = self.tree.depth() + self.frame_depth();
+                let max_depth = limits.max_depth.min(DEPTH_CEILING);
+                if depth >= max_depth {
+                    return Err(FrameError::malformed(
+                        "xml",
+                        self.fed.saturating_sub(1),
+                        format!(
+                            "elements nest deeper than --max-depth {max_depth} (it can go up to {DEPTH_CEILING})"
+                        ),
+                    ));
+                }
+                let attrs: Vec<(String, String)> = attrs
+                    .into_iter()
+                    .map(|((_, n), v)| (n.as_str().to_owned(), v))
+                    .collect();
+                if depth == 0 && ns.as_str() == STREAMS_NS && name.as_str() == "stream" {
+                    self.in_stream = true;
+                    return Ok(Some(self.cut(Stanza::StreamOpen(attrs))));
+                }
+                self.tree.start(name.as_str().to_owned(), ns, attrs);
+            }
+            Event::Text(_, text) => self.tree.text(text),
+            Event::EndElement(_) => match self.tree.end() {
+                Closed::Root => {
+                    self.in_stream = false;
+                    self.restart();
+                    return Ok(Some(self.cut(Stanza::StreamClose)));
+                }
+                Closed::Inner => {}
+                Closed::Stanza(done) => {
+                    if !self.in_stream {
+                        // A whole document: the next frame is a new one.
+                        self.restart();
+                    }
+                    return Ok(Some(self.cut(Stanza::Element(done))));
+                }
+            },
+        }
+        let budget = limits.max_frame.saturating_mul(TREE_FACTOR);
+        if self.tree.bytes() > budget {
+            return Err(FrameError::too_large(
+                "xml",
+                format!(
+                    "the stanza's elements and text take over {budget} bytes of memory ({TREE_FACTOR} × the --max-frame limit of {} bytes): many small elements cost far more than their bytes; raise --max-frame if the peer really sends such stanzas",
+                    limits.max_frame
+                ),
+            ));
+        }
+        Ok(None)
+    }
+
     /// A fresh parser for the next document.
     fn restart(&mut self) {
         self.parser = Parser::new();
@@ -300,15 +242,6 @@ impl Xml {
         self.used = 0;
         (Content::Xml(stanza), n)
     }
-}
-
-/// Escapes text for an attribute value or element content.
-pub fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&apos;")
 }
 
 #[cfg(test)]
@@ -414,6 +347,95 @@ mod tests {
         let err = err.expect("unfinished");
         assert_eq!(err.kind, ErrorKind::PeerClosedMidFrame);
         assert!(err.detail.contains("inside <body>"), "{}", err.detail);
+    }
+
+    /// `<r xmlns='urn:nnn…'>` (an 8,000-byte default namespace) and
+    /// `children` empty elements that all inherit it.
+    fn amplifier(children: usize) -> Vec<u8> {
+        let mut s = format!("<r xmlns='urn:{}'>", "n".repeat(7_996)).into_bytes();
+        s.extend(b"<a/>".repeat(children));
+        s.extend(b"</r>");
+        s
+    }
+
+    fn one_element(frames: &[crate::framing::Frame]) -> Element {
+        match stanzas(frames).as_slice() {
+            [Stanza::Element(e)] => e.clone(),
+            other => panic!("not one element: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn children_share_their_namespace_instead_of_copying_it() {
+        let wire = amplifier(20_000);
+        let (frames, err) = decode_chunked(reader(), &wire, 64 * 1024);
+        assert!(err.is_none(), "{err:?}");
+        let r = one_element(&frames);
+        let ns = r.namespace.as_str().as_ptr();
+        assert!(
+            r.children
+                .iter()
+                .all(|c| matches!(c, Node::Element(a) if a.namespace.as_str().as_ptr() == ns))
+        );
+        // Each `<a/>` costs one node, whatever the namespace's length.
+        let ratio = r.heap_bytes() as f64 / wire.len() as f64;
+        assert!(ratio < 40.0, "the tree is {ratio:.0}× its bytes");
+    }
+
+    #[test]
+    fn a_tree_over_four_times_the_frame_limit_is_refused_however_it_arrives() {
+        // The issue's stanza: 984 KiB that took 1,947 MiB.
+        let wire = amplifier(250_000);
+        for chunk in [1, 7, 64 * 1024, wire.len()] {
+            let (_, err) = decode_chunked(reader(), &wire, chunk);
+            let err = err.expect("refused");
+            assert_eq!(err.kind, ErrorKind::TooLarge, "{err:?}");
+            assert!(err.detail.contains("--max-frame"), "{}", err.detail);
+        }
+    }
+
+    #[test]
+    fn realistic_stanzas_keep_a_tree_the_size_of_their_bytes() {
+        let roster: String = (0..300)
+            .map(|i| format!("<item jid='contact{i}@example.net' name='Contact {i}' subscription='both'><group>Friends</group></item>"))
+            .collect();
+        for stanza in [
+            format!(
+                "<iq type='result' id='r1'><query xmlns='jabber:iq:roster'>{roster}</query></iq>"
+            ),
+            format!(
+                "<message from='a@x' to='b@x' type='chat'><body>{}</body></message>",
+                "一起吃饭 &amp; 聊天 ".repeat(2000)
+            ),
+        ] {
+            let (frames, err) = decode_chunked(reader(), stanza.as_bytes(), 7);
+            assert!(err.is_none(), "{err:?}");
+            let ratio = one_element(&frames).heap_bytes() as f64 / stanza.len() as f64;
+            assert!(ratio < 8.0, "the tree is {ratio:.1}× its bytes");
+        }
+    }
+
+    #[test]
+    fn text_cut_into_pieces_is_one_node() {
+        let (frames, _) = decode_chunked(reader(), "<a>hello, 世界 &amp; more</a>".as_bytes(), 1);
+        let a = one_element(&frames);
+        assert_eq!(a.children, [Node::Text("hello, 世界 & more".into())]);
+    }
+
+    #[test]
+    fn max_depth_has_a_ceiling_the_stack_can_take() {
+        let limits = Limits {
+            max_depth: usize::MAX,
+            ..Limits::default()
+        };
+        let deep = "<a>".repeat(DEPTH_CEILING + 10);
+        let (_, err) = decode_chunked(
+            FrameReader::new(Box::new(Xml::default()), limits),
+            deep.as_bytes(),
+            4096,
+        );
+        let err = err.expect("too deep");
+        assert!(err.detail.contains("1024"), "{}", err.detail);
     }
 
     #[test]
