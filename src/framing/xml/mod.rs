@@ -50,10 +50,20 @@ pub struct Xml {
     started: bool,
 }
 
+/// How an XML declaration begins: `<?xml version='1.0'?>`.
+const XML_DECLARATION: &[u8] = b"<?xml";
+
 impl Xml {
     /// Element depth at which a frame begins.
     fn frame_depth(&self) -> usize {
         usize::from(self.in_stream)
+    }
+
+    /// Whether the next bytes begin a frame: no element of one is open and
+    /// the parser holds nothing it has not reported (rxml reads no further
+    /// than the event it returns).
+    fn between_frames(&self) -> bool {
+        self.fed == self.used && self.tree.depth() == 0 && (self.in_stream || !self.started)
     }
 }
 
@@ -95,21 +105,29 @@ impl Codec for Xml {
         limits: &Limits,
     ) -> Result<Option<(Content, usize)>, FrameError> {
         loop {
-            if !self.started && !self.in_stream && self.fed == self.used {
-                // XML allows whitespace before a document's root, and a
-                // stream of bare stanzas has it between them; rxml wants the
-                // root first, so it is stepped over here and counted into
-                // the frame.
-                let ws = buf
-                    .get(self.fed..)
-                    .unwrap_or_default()
-                    .iter()
-                    .take_while(|b| b.is_ascii_whitespace())
-                    .count();
+            if self.between_frames() {
+                // XML allows whitespace before a document's root, a stream
+                // of bare stanzas has it between them, and XMPP sends it as
+                // a keep-alive: it is stepped over here and counted into
+                // the next frame.
+                let rest = buf.get(self.fed..).unwrap_or_default();
+                let ws = rest.iter().take_while(|b| b.is_ascii_whitespace()).count();
                 self.fed += ws;
                 self.used += ws;
-                if self.fed == buf.len() {
+                let rest = &rest[ws..];
+                if rest.is_empty() {
                     return Ok(None);
+                }
+                // XMPP restarts the stream after SASL succeeds (RFC 6120
+                // §6.4.6): a new stream header, often with its XML
+                // declaration, inside the old stream. It begins a new
+                // document; rxml is not shown the old one's end.
+                if self.in_stream && XML_DECLARATION.starts_with(&rest[..rest.len().min(5)]) {
+                    if rest.len() < XML_DECLARATION.len() {
+                        return Ok(None);
+                    }
+                    self.in_stream = false;
+                    self.restart();
                 }
             }
             let mut rest = buf.get(self.fed..).unwrap_or_default();
@@ -136,9 +154,11 @@ impl Codec for Xml {
                     return Err(FrameError::malformed("xml", at, explain(&e, buf, at)));
                 }
             };
-            self.used += event.metrics().len();
+            let len = event.metrics().len();
+            self.used += len;
             self.started = true;
-            if let Some(frame) = self.apply(event, limits)? {
+            let event_bytes = buf.get(self.used - len..self.used).unwrap_or_default();
+            if let Some(frame) = self.apply(event, event_bytes, limits)? {
                 return Ok(Some(frame));
             }
         }
@@ -173,6 +193,7 @@ impl Xml {
     fn apply(
         &mut self,
         event: Event,
+        event_bytes: &[u8],
         limits: &Limits,
     ) -> Result<Option<(Content, usize)>, FrameError> {
         match event {
@@ -193,7 +214,14 @@ impl Xml {
                     .into_iter()
                     .map(|((_, n), v)| (n.as_str().to_owned(), v))
                     .collect();
-                if depth == 0 && ns.as_str() == STREAMS_NS && name.as_str() == "stream" {
+                if ns.as_str() == STREAMS_NS && name.as_str() == "stream" && self.tree.depth() == 0
+                {
+                    if self.in_stream {
+                        // A stream restart without an XML declaration: the
+                        // header opens a new document, shown to a fresh
+                        // parser.
+                        self.restart_with(event_bytes)?;
+                    }
                     self.in_stream = true;
                     return Ok(Some(self.cut(Stanza::StreamOpen(attrs))));
                 }
@@ -227,6 +255,21 @@ impl Xml {
             ));
         }
         Ok(None)
+    }
+
+    /// A fresh parser that has read `header`, a stream's opening tag.
+    fn restart_with(&mut self, header: &[u8]) -> Result<(), FrameError> {
+        self.restart();
+        self.started = true;
+        let mut rest = header;
+        match self.parser.parse(&mut rest, false) {
+            Ok(Some(Event::StartElement(..))) if rest.is_empty() => Ok(()),
+            _ => Err(FrameError::malformed(
+                "xml",
+                self.used,
+                "this stream header could not be read as the start of a new stream",
+            )),
+        }
     }
 
     /// A fresh parser for the next document.
@@ -313,6 +356,36 @@ mod tests {
         assert_eq!(s[3], Stanza::StreamClose);
         let total: usize = frames.iter().map(|f| f.wire.len()).sum();
         assert_eq!(total, wire.len(), "frames account for every byte");
+    }
+
+    #[test]
+    fn a_stream_restart_after_sasl_opens_a_new_stream_at_every_split() {
+        let header = format!(
+            "<stream:stream to='im.example.com' version='1.0' xmlns='jabber:client' xmlns:stream='{STREAMS_NS}'>"
+        );
+        let auth =
+            "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>AGp1bGlldA==</auth>";
+        // RFC 6120 §6.4.6: after <success/>, a new header on the same
+        // connection, with or without the XML declaration.
+        for decl in ["<?xml version='1.0'?>", ""] {
+            let wire = format!(
+                "<?xml version='1.0'?>{header}\n{auth}\n{decl}{header}<presence/> </stream:stream>"
+            );
+            let frames = assert_any_split_same(reader, wire.as_bytes());
+            let s = stanzas(&frames);
+            assert!(
+                matches!(s.as_slice(), [
+                Stanza::StreamOpen(_),
+                Stanza::Element(a),
+                Stanza::StreamOpen(_),
+                Stanza::Element(p),
+                Stanza::StreamClose,
+            ] if a.name == "auth" && p.name == "presence" && p.namespace == "jabber:client"),
+                "{s:?}"
+            );
+            let total: usize = frames.iter().map(|f| f.wire.len()).sum();
+            assert_eq!(total, wire.len(), "frames account for every byte");
+        }
     }
 
     #[test]
