@@ -15,6 +15,10 @@ use super::{Codec, Content, Frame, FrameError, Limits};
 /// Bytes shown on each side of an error position.
 const CONTEXT: usize = 24;
 
+/// Buffer kept by a reader with nothing pending: a connection that once
+/// received a 1 MiB frame does not hold a megabyte while it is idle.
+const IDLE_CAPACITY: usize = 64 * 1024;
+
 pub struct FrameReader {
     codec: Box<dyn Codec>,
     limits: Limits,
@@ -115,6 +119,11 @@ impl FrameReader {
         );
         let wire = pending[..n.min(pending.len())].to_vec();
         self.start += wire.len();
+        if self.start == self.buf.len() {
+            self.buf.clear();
+            self.start = 0;
+            self.buf.shrink_to(IDLE_CAPACITY);
+        }
         Frame { wire, content }
     }
 
@@ -201,6 +210,15 @@ mod tests {
                 (crate::framing::ErrorKind::TooLarge, None)
             );
         }
+    }
+
+    #[test]
+    fn an_idle_reader_gives_back_a_large_buffer() {
+        let mut r = FrameReader::new(Box::new(Lines::default()), Limits::default());
+        r.push(&[b'x'; 500_000]);
+        r.push(b"\n");
+        assert!(r.next_frame().expect("a line").is_some());
+        assert!(r.buf.capacity() <= IDLE_CAPACITY, "{}", r.buf.capacity());
     }
 
     #[test]
