@@ -40,37 +40,19 @@ struct Codec {
     role: Role,
 }
 
-const LINES: Codec = Codec {
-    proto: Proto::Lines,
-    json: JsonFraming::Newline,
-    role: Role::Server,
-};
-const RAW: Codec = Codec {
-    proto: Proto::Raw,
-    ..LINES
-};
-const NDJSON: Codec = Codec {
-    proto: Proto::Json,
-    ..LINES
-};
-const JSON_LENGTH: Codec = Codec {
-    proto: Proto::Json,
-    json: JsonFraming::Length,
-    role: Role::Server,
-};
-const HTTP_SERVER: Codec = Codec {
-    proto: Proto::Http,
-    ..LINES
-};
-const HTTP_CLIENT: Codec = Codec {
-    proto: Proto::Http,
-    json: JsonFraming::Newline,
-    role: Role::Client,
-};
-const XML: Codec = Codec {
-    proto: Proto::Xml,
-    ..LINES
-};
+impl Codec {
+    const fn new(proto: Proto, json: JsonFraming, role: Role) -> Codec {
+        Codec { proto, json, role }
+    }
+}
+
+const LINES: Codec = Codec::new(Proto::Lines, JsonFraming::Newline, Role::Server);
+const RAW: Codec = Codec::new(Proto::Raw, JsonFraming::Newline, Role::Server);
+const NDJSON: Codec = Codec::new(Proto::Json, JsonFraming::Newline, Role::Server);
+const JSON_LENGTH: Codec = Codec::new(Proto::Json, JsonFraming::Length, Role::Server);
+const HTTP_SERVER: Codec = Codec::new(Proto::Http, JsonFraming::Newline, Role::Server);
+const HTTP_CLIENT: Codec = Codec::new(Proto::Http, JsonFraming::Newline, Role::Client);
+const XML: Codec = Codec::new(Proto::Xml, JsonFraming::Newline, Role::Server);
 
 /// Repeats `unit` until the input is at least 1 MB, inside `open`/`close`.
 fn fill(open: &str, unit: &[u8], close: &str) -> Vec<u8> {

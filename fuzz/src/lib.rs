@@ -89,7 +89,11 @@ fn same_until_too_large(whole: &[Step], cut: &[Step], piece: usize) {
         assert_eq!(whole, cut, "{piece}-byte reads differ from the whole input");
     } else {
         let n = a.min(b);
-        assert_eq!(whole[..n], cut[..n], "{piece}-byte reads differ before a limit");
+        assert_eq!(
+            whole[..n],
+            cut[..n],
+            "{piece}-byte reads differ before a limit"
+        );
     }
 }
 
@@ -105,44 +109,61 @@ fn run(t: Target, data: &[u8], piece: usize) -> Vec<Step> {
         r.push(p);
         given += p.len();
         loop {
-            match r.next_frame() {
-                Ok(Some(f)) => {
-                    claim(&f, data, &mut at, given);
-                    steps.push(Step::Frame(f));
-                }
-                Ok(None) => break,
-                Err(e) => {
-                    narrate(&e);
-                    steps.push(Step::Error(e.kind));
-                    match e.skip {
-                        Some(n) => at = (at + n).min(given),
-                        None => return steps,
-                    }
-                }
+            match record(r.next_frame(), data, &mut at, given, &mut steps) {
+                Next::More => {}
+                Next::Wait => break,
+                Next::Stop => return steps,
             }
         }
-        assert_eq!(r.buffered(), given - at, "the reader holds other bytes than the unframed ones");
+        assert_eq!(
+            r.buffered(),
+            given - at,
+            "the reader holds other bytes than the unframed ones"
+        );
         assert!(
             r.buffered() <= LIMITS.max_frame + p.len(),
             "{} bytes buffered, over the limit",
             r.buffered()
         );
     }
-    loop {
-        match r.finish() {
-            Ok(Some(f)) => {
-                claim(&f, data, &mut at, given);
-                steps.push(Step::Frame(f));
-            }
-            Ok(None) => break,
-            Err(e) => {
-                narrate(&e);
-                steps.push(Step::Error(e.kind));
-                break;
+    while let Next::More = record(r.finish(), data, &mut at, given, &mut steps) {}
+    steps
+}
+
+/// What the reader's last answer means for the loop asking it.
+enum Next {
+    More,
+    Wait,
+    Stop,
+}
+
+/// Checks and records one answer of the reader.
+fn record(
+    answer: Result<Option<Frame>, FrameError>,
+    data: &[u8],
+    at: &mut usize,
+    given: usize,
+    steps: &mut Vec<Step>,
+) -> Next {
+    match answer {
+        Ok(Some(f)) => {
+            claim(&f, data, at, given);
+            steps.push(Step::Frame(f));
+            Next::More
+        }
+        Ok(None) => Next::Wait,
+        Err(e) => {
+            narrate(&e);
+            steps.push(Step::Error(e.kind));
+            match e.skip {
+                Some(n) => {
+                    *at = (*at + n).min(given);
+                    Next::More
+                }
+                None => Next::Stop,
             }
         }
     }
-    steps
 }
 
 /// A frame is the next bytes of the input, and its content fits them.
@@ -160,13 +181,19 @@ fn claim(f: &Frame, data: &[u8], at: &mut usize, given: usize) {
         Content::Http(m) => {
             let _ = (m.start_line(), m.headers().count(), m.wants_close());
             assert!(m.body.len() <= n, "a body larger than its frame");
-            assert!(m.chunked || f.wire.ends_with(&m.body), "a body not at its frame's end");
+            assert!(
+                m.chunked || f.wire.ends_with(&m.body),
+                "a body not at its frame's end"
+            );
         }
         Content::Xml(Stanza::Element(e)) => {
             // A node is ~100 bytes: `x<a/>` (5 bytes) is two of them.
             let bytes = e.heap_bytes();
             assert!(bytes <= 48 * n + 1024, "a {bytes}-byte tree for {n} bytes");
-            assert!(bytes <= 2 * TREE_FACTOR * LIMITS.max_frame, "a {bytes}-byte tree");
+            assert!(
+                bytes <= 2 * TREE_FACTOR * LIMITS.max_frame,
+                "a {bytes}-byte tree"
+            );
         }
         Content::Xml(_) | Content::Json(_) => {}
     }

@@ -36,7 +36,7 @@ use message::Span;
 enum State {
     /// Reading the head, up to its empty line.
     Head(HeadScan),
-    /// Head parsed; the body is `body_start..end`.
+    /// Head parsed; the body follows it and the message ends at `end`.
     Body { head: Message, end: usize },
     /// Head parsed; chunks are being read.
     Chunked { head: Message, chunks: Chunks },
