@@ -288,15 +288,61 @@ fn a_malformed_request_gets_400_and_a_close() {
 
 #[test]
 fn eof_in_the_middle_of_a_frame_is_named() {
-    let (mut server, port) = Proc::server("listen", &["--proto", "lines"]);
+    let (mut server, port) = Proc::server("listen", &["--proto", "json"]);
     server.close_stdin();
     let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    s.write_all(b"complete\nhalf a li").expect("write");
+    s.write_all(b"{\"ok\":1}\n{\"half\":").expect("write");
     s.shutdown(std::net::Shutdown::Write).expect("FIN");
     let server = server.finish();
     assert_eq!(server.code(), 1);
     assert_eq!(server.error_kind(), Some("peer_closed_mid_frame"));
-    assert_eq!(server.stdout_text(), "complete\n");
+    assert_eq!(server.stdout_text(), "{\"ok\":1}\n");
+}
+
+#[test]
+fn listen_lines_is_a_faithful_pipe_crlf_kept_and_the_last_line_delivered() {
+    let (mut server, port) = Proc::server("listen", &["--proto", "lines"]);
+    server.close_stdin();
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    let sent = "HELO a\r\nplain\n\r\n中午\r\nno ending".as_bytes();
+    s.write_all(sent).expect("write");
+    s.shutdown(std::net::Shutdown::Write).expect("FIN");
+    let server = server.finish();
+    assert_eq!(server.code(), 0, "{}", server.stderr);
+    assert_eq!(server.stdout, sent, "stdout gets the bytes as they came");
+    let f = frames(&server.events);
+    assert_eq!(f.len(), 5);
+    assert!(
+        f[4]["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("no line ending: the stream ended")),
+        "{:?}",
+        f[4]
+    );
+    assert!(
+        f[0]["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("ended by CR LF"))
+    );
+}
+
+#[test]
+fn recv_lines_passes_a_datagram_through_unchanged() {
+    let (r, port) = Proc::server("recv", &["--proto", "lines", "--count", "1"]);
+    let s = util::run(
+        "send",
+        util::socklab(&[
+            "send",
+            "--wait",
+            "0",
+            &format!("127.0.0.1:{port}"),
+            "one\r\ntwo",
+        ]),
+    );
+    assert_eq!(s.code(), 0, "{}", s.stderr);
+    let r = r.finish();
+    assert_eq!(r.code(), 0, "{}", r.stderr);
+    assert_eq!(r.stdout_text(), "one\r\ntwo");
 }
 
 #[test]
@@ -433,5 +479,203 @@ fn a_large_upload_gets_100_continue_at_once() {
         frames(&server.events)[0]["text"]
             .as_str()
             .is_some_and(|t| t.contains("2000000-byte body"))
+    );
+}
+
+/// `socklab frame --proto http` with `input` on stdin.
+fn frame_http(input: &[u8]) -> util::Finished {
+    let mut p = Proc::socklab(&["frame", "--proto", "http"]);
+    p.write(input);
+    p.finish()
+}
+
+#[test]
+fn a_status_line_without_a_reason_or_with_non_ascii_is_read_not_a_crash() {
+    for (input, line) in [
+        (&b"HTTP/1.1 200\r\n\r\n"[..], "HTTP/1.1 200 "),
+        (
+            "HTTP/1.1 200 Café\r\nContent-Length: 0\r\n\r\n".as_bytes(),
+            "HTTP/1.1 200 Café",
+        ),
+        (
+            b"HTTP/1.1 200 Caf\xe9\r\nContent-Length: 0\r\n\r\n",
+            "HTTP/1.1 200 Caf\u{fffd}",
+        ),
+    ] {
+        let f = frame_http(input);
+        assert_eq!(f.code(), 0, "{}", f.stderr);
+        let text = frames(&f.events)[0]["text"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
+        assert!(text.starts_with(line), "{text}");
+    }
+}
+
+/// A server that answers every request with the same raw bytes, then closes.
+const RAW_HTTP_SERVER: &str = r#"
+import socket, sys
+answer = bytes.fromhex(sys.argv[1])
+l = socket.socket()
+l.bind(("127.0.0.1", 0))
+l.listen()
+print(l.getsockname()[1], flush=True)
+c, _ = l.accept()
+got = b""
+while b"\r\n\r\n" not in got:
+    got += c.recv(4096)
+c.sendall(answer)
+c.close()
+"#;
+
+#[test]
+fn connect_http_reads_a_reason_phrase_in_utf8_from_a_real_server() {
+    let answer = "HTTP/1.1 200 Café\r\nContent-Length: 2\r\n\r\nhi".as_bytes();
+    let hex: String = answer.iter().map(|b| format!("{b:02x}")).collect();
+    let py = Proc::spawn("raw http server", python(RAW_HTTP_SERVER, &[&hex]));
+    py.wait_stdout(b"\n");
+    let port = py.stdout_now().trim().to_string();
+    let mut c = Proc::socklab(&["connect", "--proto", "http", "127.0.0.1", &port]);
+    c.write(b"GET /\n");
+    let c = c.finish();
+    assert_eq!(c.code(), 0, "{}", c.stderr);
+    assert_eq!(c.stdout_text(), "hi");
+    let f = frames(&c.events);
+    assert!(
+        f[0]["text"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("HTTP/1.1 200 Café")),
+        "{:?}",
+        f[0]
+    );
+}
+
+/// Sends `request` to a fresh connection and reads until the server closes.
+fn exchange(port: u16, request: &[u8]) -> String {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    s.set_read_timeout(Some(util::DEADLINE)).expect("timeout");
+    s.write_all(request).expect("write");
+    let mut answer = Vec::new();
+    s.read_to_end(&mut answer)
+        .expect("the server closes the connection after answering");
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[test]
+fn curl_head_against_listen_http_gets_a_head_and_no_body() {
+    let (server, port) = Proc::server("listen", &["-k", "--proto", "http"]);
+    let url = format!("http://127.0.0.1:{port}/");
+    let curl = util::curl(&["-sSv", "-I", &url]);
+    assert!(
+        curl.stdout_text().starts_with("HTTP/1.1 200 OK"),
+        "{}",
+        curl.stdout_text()
+    );
+    assert!(
+        !curl.stderr.contains("Excess") && !curl.stderr.contains("Leftovers"),
+        "curl warned: {}",
+        curl.stderr
+    );
+    let answer = exchange(
+        port,
+        b"HEAD / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    let (head, after) = answer.split_once("\r\n\r\n").expect("a complete head");
+    assert!(
+        head.contains("Content-Length: ") && !head.contains("Content-Length: 0"),
+        "{head}"
+    );
+    assert_eq!(after, "", "no body bytes after the head");
+    server.kill();
+}
+
+#[test]
+fn request_smuggling_shapes_get_400_naming_the_rule_and_a_close() {
+    let (server, port) = Proc::server("listen", &["-k", "--proto", "http"]);
+    for request in [
+        &b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: +5\r\n\r\nhello"[..],
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!",
+        b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: xchunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+        b"POST / HTTP/1.0\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+        b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n+5\r\nhello\r\n0\r\n\r\n",
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n",
+    ] {
+        let answer = exchange(port, request);
+        let shown = String::from_utf8_lossy(request);
+        assert!(answer.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{shown}\n→ {answer}");
+        assert!(answer.contains("RFC 9112 §"), "{shown}\n→ {answer}");
+        assert!(answer.contains("Connection: close"), "{answer}");
+        assert_eq!(answer.matches("HTTP/1.1 ").count(), 1, "one answer only: {answer}");
+    }
+    server.kill();
+}
+
+#[test]
+fn a_20_kb_head_gets_431() {
+    let (server, port) = Proc::server("listen", &["-k", "--proto", "http"]);
+    let request = format!(
+        "GET / HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(20_000)
+    );
+    let answer = exchange(port, request.as_bytes());
+    assert!(
+        answer.starts_with("HTTP/1.1 431 Request Header Fields Too Large\r\n"),
+        "{answer}"
+    );
+    assert!(answer.contains("--max-header-bytes"), "{answer}");
+    server.kill();
+}
+
+/// Peak memory of a running process, in bytes (VmHWM in /proc/PID/status).
+fn peak_memory(pid: u32) -> usize {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+    let kib: usize = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM");
+    kib * 1024
+}
+
+#[test]
+fn two_xml_namespace_amplifiers_cannot_exhaust_the_servers_memory() {
+    // 984 KiB: an 8,000-byte default namespace inherited by 250,000 empty
+    // elements. Copied into each element, it took 1,947 MiB per connection.
+    let mut stanza = format!("<r xmlns='urn:{}'>", "n".repeat(7_996)).into_bytes();
+    stanza.extend(b"<a/>".repeat(250_000));
+    stanza.extend(b"</r>");
+    let (mut server, port) = Proc::server("listen", &["-k", "--proto", "xml"]);
+    let clients: Vec<_> = (0..2)
+        .map(|_| {
+            let stanza = stanza.clone();
+            std::thread::spawn(move || {
+                let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+                s.set_read_timeout(Some(util::DEADLINE)).expect("timeout");
+                // The server may stop reading once it refuses the stanza.
+                let _ = s.write_all(&stanza);
+                let _ = s.shutdown(std::net::Shutdown::Write);
+                let _ = s.read_to_end(&mut Vec::new());
+            })
+        })
+        .collect();
+    server.wait_for_count("error", 2);
+    let peak = peak_memory(server.pid());
+    for c in clients {
+        c.join().expect("client");
+    }
+    let server = server.kill();
+    let e = server.find("error").expect("error");
+    assert_eq!(e["kind"], "frame_too_large", "{e}");
+    assert!(
+        e["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("--max-frame")),
+        "{e}"
+    );
+    assert!(
+        peak < 64 * stanza.len(),
+        "peak memory {} MiB for two {} KiB stanzas",
+        peak >> 20,
+        stanza.len() >> 10
     );
 }

@@ -561,7 +561,13 @@ fn lesson_9_lines() {
     });
     lab.assert_stuck_at(4, "printf 'no end'");
     send_and_close(b"no end");
-    a.wait_for("error");
+    a.wait_until("the unterminated last line", |evs| {
+        evs.iter().any(|e| {
+            e["text"]
+                .as_str()
+                .is_some_and(|t| t.contains("(no line ending: the stream ended)"))
+        })
+    });
     lab.assert_passes();
 }
 

@@ -20,6 +20,10 @@ use super::{Codec, Content, FrameError, JsonFraming, Limits};
 
 pub struct Json {
     framing: JsonFraming,
+    /// Newline framing: where the line being read begins. Blank lines
+    /// before it are stepped over once, and counted into the next frame.
+    line_start: usize,
+    /// How far the bytes have been searched for LF.
     scanned: usize,
 }
 
@@ -30,6 +34,7 @@ impl Json {
     pub fn new(framing: JsonFraming) -> Json {
         Json {
             framing,
+            line_start: 0,
             scanned: 0,
         }
     }
@@ -94,19 +99,18 @@ impl Codec for Json {
                     self.scanned = buf.len();
                     return Ok(None);
                 };
-                self.scanned = 0;
-                let line = buf[..nl].trim_ascii();
-                if line.is_empty() {
-                    // A blank line carries nothing: let the caller drop it
-                    // by treating it as part of the next frame.
+                let text = trim(buf, self.line_start..nl);
+                if text.is_empty() {
+                    // A blank line carries nothing: it becomes part of the
+                    // next frame, and is never looked at again.
+                    self.line_start = nl + 1;
                     self.scanned = nl + 1;
-                    if self.scanned >= buf.len() {
-                        return Ok(None);
-                    }
                     continue;
                 }
-                let offset = line.as_ptr() as usize - buf.as_ptr() as usize;
-                return object(line, offset, nl + 1).map(|v| Some((Content::Json(v), nl + 1)));
+                self.line_start = 0;
+                self.scanned = 0;
+                return object(&buf[text.clone()], text.start, nl + 1)
+                    .map(|v| Some((Content::Json(v), nl + 1)));
             },
             JsonFraming::Length => {
                 let Some(prefix) = buf.get(..PREFIX) else {
@@ -138,14 +142,28 @@ impl Codec for Json {
         buf: &[u8],
         _: &Limits,
     ) -> Result<Option<(Content, usize)>, FrameError> {
-        if buf.trim_ascii().is_empty() {
-            return Ok(None);
-        }
         let detail = match self.framing {
-            JsonFraming::Newline => format!(
-                "the stream ended in the middle of an object: {} bytes and no newline",
-                buf.len()
-            ),
+            JsonFraming::Newline => {
+                let text = trim(buf, self.line_start.min(buf.len())..buf.len());
+                (self.line_start, self.scanned) = (0, 0);
+                if text.is_empty() {
+                    return Ok(None);
+                }
+                // A last object without its newline is still whole: it is
+                // a frame (a datagram, or a file without a final newline).
+                let payload = &buf[text.clone()];
+                match serde_json::from_slice::<Value>(payload) {
+                    Err(e) if e.is_eof() => format!(
+                        "the stream ended in the middle of an object: {} bytes and no newline",
+                        buf.len()
+                    ),
+                    _ => {
+                        return object(payload, text.start, buf.len())
+                            .map(|v| Some((Content::Json(v), buf.len())));
+                    }
+                }
+            }
+            JsonFraming::Length if buf.is_empty() => return Ok(None),
             JsonFraming::Length if buf.len() < PREFIX => {
                 format!(
                     "the stream ended inside a length prefix ({} of 4 bytes)",
@@ -162,6 +180,19 @@ impl Codec for Json {
         };
         Err(FrameError::closed_mid_frame("json", buf.len(), detail))
     }
+}
+
+/// `span` without the ASCII whitespace at either end (JSON's whitespace,
+/// and the CR of a CR LF line end).
+fn trim(buf: &[u8], span: std::ops::Range<usize>) -> std::ops::Range<usize> {
+    let part = &buf[span.clone()];
+    let lead = part.iter().take_while(|b| b.is_ascii_whitespace()).count();
+    let trail = part[lead..]
+        .iter()
+        .rev()
+        .take_while(|b| b.is_ascii_whitespace())
+        .count();
+    span.start + lead..span.end - trail
 }
 
 /// The wire form of one object: a line, or a length and the bytes.
@@ -277,6 +308,27 @@ mod tests {
             "{}",
             err.detail
         );
+    }
+
+    #[test]
+    fn a_last_object_without_a_newline_is_a_frame() {
+        let frames =
+            assert_any_split_same(|| reader(JsonFraming::Newline), b"{\"a\":1}\n {\"b\":2} ");
+        assert_eq!(values(&frames), [json!({"a": 1}), json!({"b": 2})]);
+        let (_, err) = decode_chunked(reader(JsonFraming::Newline), b"{\"a\":1} x", 3);
+        assert_eq!(err.expect("not JSON").kind, ErrorKind::Malformed);
+        let (_, err) = decode_chunked(reader(JsonFraming::Length), b"\n", 3);
+        assert_eq!(
+            err.expect("a lost byte").kind,
+            ErrorKind::PeerClosedMidFrame
+        );
+    }
+
+    #[test]
+    fn errors_after_blank_lines_point_into_the_right_line() {
+        let (_, err) = decode_chunked(reader(JsonFraming::Newline), b"\n \n  {\"a\" 1}\n", 1);
+        let err = err.expect("malformed");
+        assert_eq!(err.at, 10, "{err:?}: the caret under the 1");
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! `lines`: text lines ending in LF, or CR LF as telnet and most Internet text
-//! protocols (SMTP, HTTP headers) send them.
+//! protocols (SMTP, HTTP headers) send them. A last line without an ending
+//! is still a line: the stream's end ends it, and the frame says so.
 
-use super::{Codec, Content, FrameError, Limits};
+use super::{Codec, Content, FrameError, Limits, LineEnd};
 
 #[derive(Default)]
 pub struct Lines {
@@ -26,8 +27,12 @@ impl Codec for Lines {
         match find_newline(buf, self.scanned) {
             Some(nl) => {
                 self.scanned = 0;
-                let crlf = nl > 0 && buf[nl - 1] == b'\r';
-                Ok(Some((Content::Line { crlf }, nl + 1)))
+                let end = if nl > 0 && buf[nl - 1] == b'\r' {
+                    LineEnd::CrLf
+                } else {
+                    LineEnd::Lf
+                };
+                Ok(Some((Content::Line { end }, nl + 1)))
             }
             None => {
                 self.scanned = buf.len();
@@ -41,17 +46,8 @@ impl Codec for Lines {
         buf: &[u8],
         _: &Limits,
     ) -> Result<Option<(Content, usize)>, FrameError> {
-        if buf.is_empty() {
-            return Ok(None);
-        }
-        Err(FrameError::closed_mid_frame(
-            "lines",
-            buf.len(),
-            format!(
-                "the stream ended in the middle of a line: {} bytes and no line ending (LF)",
-                buf.len()
-            ),
-        ))
+        self.scanned = 0;
+        Ok((!buf.is_empty()).then_some((Content::Line { end: LineEnd::Eof }, buf.len())))
     }
 }
 
@@ -69,7 +65,10 @@ mod tests {
         frames
             .iter()
             .map(|f| match &f.content {
-                Content::Line { crlf } => (String::from_utf8_lossy(f.line()).into_owned(), *crlf),
+                Content::Line { end } => (
+                    String::from_utf8_lossy(f.line()).into_owned(),
+                    *end == LineEnd::CrLf,
+                ),
                 other => panic!("not a line: {other:?}"),
             })
             .collect()
@@ -99,12 +98,18 @@ mod tests {
     }
 
     #[test]
-    fn eof_in_the_middle_of_a_line_is_named() {
-        let (frames, err) = decode_chunked(reader(), b"done\nhalf", 3);
-        assert_eq!(frames.len(), 1);
-        let err = err.expect("unfinished line");
-        assert_eq!(err.kind, ErrorKind::PeerClosedMidFrame);
-        assert!(err.detail.contains("middle of a line"));
+    fn a_last_line_without_an_ending_is_delivered_and_says_so() {
+        let frames = assert_any_split_same(reader, b"done\r\nhalf");
+        assert_eq!(frames.len(), 2);
+        assert_eq!(frames[1].content, Content::Line { end: LineEnd::Eof });
+        assert_eq!(frames[1].line(), b"half");
+        assert!(
+            frames[1]
+                .summary()
+                .contains("no line ending: the stream ended")
+        );
+        let out: Vec<u8> = frames.iter().flat_map(|f| f.output()).collect();
+        assert_eq!(out, b"done\r\nhalf", "stdout gets the bytes as they came");
     }
 
     #[test]

@@ -109,7 +109,7 @@ pub enum Content {
     Bytes,
     /// `lines`: a line; its text is the wire bytes without the ending
     /// ([`Frame::line`]).
-    Line { crlf: bool },
+    Line { end: LineEnd },
     /// `json`: one object.
     Json(serde_json::Value),
     /// `http`: one request or response, body decoded (chunks joined).
@@ -118,13 +118,23 @@ pub enum Content {
     Xml(xml::Stanza),
 }
 
+/// How a line ended on the wire.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LineEnd {
+    Lf,
+    CrLf,
+    /// The stream ended first: the last line had no line ending.
+    Eof,
+}
+
 impl Frame {
     /// For a line: its text, without LF or CR LF.
     pub fn line(&self) -> &[u8] {
-        let text = self.wire.strip_suffix(b"\n").unwrap_or(&self.wire);
+        let w = &self.wire;
         match self.content {
-            Content::Line { crlf: true } => text.strip_suffix(b"\r").unwrap_or(text),
-            _ => text,
+            Content::Line { end: LineEnd::Lf } => w.strip_suffix(b"\n").unwrap_or(w),
+            Content::Line { end: LineEnd::CrLf } => w.strip_suffix(b"\r\n").unwrap_or(w),
+            _ => w,
         }
     }
 
@@ -132,13 +142,14 @@ impl Frame {
     pub fn summary(&self) -> String {
         match &self.content {
             Content::Bytes => crate::trace::escape::preview(&self.wire, 60),
-            Content::Line { crlf } => {
+            Content::Line { end } => {
                 let text = self.line();
-                let end = if *crlf { "CR LF" } else { "LF" };
-                format!(
-                    "{} (ended by {end})",
-                    crate::trace::escape::preview(text, 60)
-                )
+                let end = match end {
+                    LineEnd::Lf => "ended by LF",
+                    LineEnd::CrLf => "ended by CR LF",
+                    LineEnd::Eof => "no line ending: the stream ended",
+                };
+                format!("{} ({end})", crate::trace::escape::preview(text, 60))
             }
             Content::Json(v) => summary::json(v, &self.wire),
             Content::Http(m) => m.summary(),
@@ -147,12 +158,13 @@ impl Frame {
     }
 
     /// What goes to stdout for this frame: the data, in a form a script can
-    /// read (one line per line or JSON object, a stanza per line, an HTTP
-    /// body as it is).
+    /// read. Raw bytes and lines go out exactly as they came (CR LF kept, a
+    /// last line without an ending left without one), so `--proto lines`
+    /// is a faithful pipe; a JSON object or a stanza on a line of its own;
+    /// an HTTP body as it is (chunks joined).
     pub fn output(&self) -> Vec<u8> {
         match &self.content {
-            Content::Bytes => self.wire.clone(),
-            Content::Line { .. } => [self.line(), b"\n"].concat(),
+            Content::Bytes | Content::Line { .. } => self.wire.clone(),
             Content::Json(v) => format!("{v}\n").into_bytes(),
             Content::Http(m) => m.body.clone(),
             Content::Xml(_) => {
@@ -201,6 +213,9 @@ pub struct FrameError {
     /// The bytes around `at`, and the caret's position in them.
     pub context: Vec<u8>,
     pub caret: usize,
+    /// For HTTP: the status a server answers with (400, 413, 431, 501).
+    /// `None`: 413 when too large, else 400.
+    pub http_status: Option<u16>,
 }
 
 impl FrameError {
@@ -234,7 +249,14 @@ impl FrameError {
             skip: None,
             context: Vec::new(),
             caret: 0,
+            http_status: None,
         }
+    }
+
+    /// The HTTP status a server should answer this error with.
+    pub fn answer_with(mut self, status: u16) -> FrameError {
+        self.http_status = Some(status);
+        self
     }
 
     /// Marks the error as one the stream can step over.

@@ -154,13 +154,13 @@ mod tests {
     fn element_text_is_clipped_across_children() {
         let e = Element {
             name: "body".into(),
-            namespace: String::new(),
+            namespace: rxml::Namespace::none().clone(),
             attrs: vec![],
             children: vec![
                 Node::Text("abc".into()),
                 Node::Element(Element {
                     name: "b".into(),
-                    namespace: String::new(),
+                    namespace: rxml::Namespace::none().clone(),
                     attrs: vec![],
                     children: vec![Node::Text("defgh".into())],
                 }),

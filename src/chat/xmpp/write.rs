@@ -79,7 +79,7 @@ impl El {
     pub fn new(name: &str, ns: &str) -> El {
         El(Element {
             name: name.into(),
-            namespace: ns.into(),
+            namespace: ns.to_owned().into(),
             attrs: Vec::new(),
             children: Vec::new(),
         })

@@ -51,7 +51,8 @@ pub enum Start<'a> {
 
 impl Message {
     fn text(&self, span: &Span) -> &str {
-        // httparse checked these parts are tokens or header text.
+        // Names and methods are tokens, so ASCII. A target or reason with
+        // other bytes reads as "" here; `start_line` shows them lossily.
         std::str::from_utf8(&self.head[span.clone()]).unwrap_or_default()
     }
 
@@ -82,6 +83,12 @@ impl Message {
         matches!(self.start, StartSpans::Response { .. })
     }
 
+    /// The `x` of `HTTP/1.x`.
+    pub fn minor(&self) -> u8 {
+        let (StartSpans::Request { minor, .. } | StartSpans::Response { minor, .. }) = self.start;
+        minor
+    }
+
     /// Header fields in order: name and raw value.
     pub fn headers(&self) -> impl Iterator<Item = (&str, &[u8])> {
         self.headers
@@ -100,24 +107,33 @@ impl Message {
     /// A header's value and where it starts in the message, for pointing a
     /// caret at a value that is wrong.
     pub(super) fn header_at(&self, name: &str) -> Option<(&[u8], usize)> {
-        self.headers
-            .iter()
-            .find(|(n, _)| self.head[n.clone()].eq_ignore_ascii_case(name.as_bytes()))
-            .map(|(_, v)| (&self.head[v.clone()], v.start))
+        self.fields()
+            .find(|(n, _, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v, at)| (v, at))
     }
 
+    /// Every field: name, value, and where the value starts in the message.
+    pub(super) fn fields(&self) -> impl Iterator<Item = (&str, &[u8], usize)> {
+        self.headers
+            .iter()
+            .map(|(n, v)| (self.text(n), &self.head[v.clone()], v.start))
+    }
+
+    /// The start line as it came (a reason phrase in Latin-1, say, shown
+    /// with replacement characters rather than dropped).
     pub fn start_line(&self) -> String {
-        match self.start() {
-            Start::Request {
+        let lossy = |span: &Span| String::from_utf8_lossy(&self.head[span.clone()]);
+        match &self.start {
+            StartSpans::Request {
                 method,
                 target,
                 minor,
-            } => format!("{method} {target} HTTP/1.{minor}"),
-            Start::Response {
+            } => format!("{} {} HTTP/1.{minor}", lossy(method), lossy(target)),
+            StartSpans::Response {
                 minor,
                 code,
                 reason,
-            } => format!("HTTP/1.{minor} {code} {reason}"),
+            } => format!("HTTP/1.{minor} {code} {}", lossy(reason)),
         }
     }
 
@@ -141,11 +157,10 @@ impl Message {
 
     /// Whether the sender wants the connection closed after this message.
     pub fn wants_close(&self) -> bool {
-        let (StartSpans::Request { minor, .. } | StartSpans::Response { minor, .. }) = self.start;
         match self.header("connection") {
             Some(v) if v.eq_ignore_ascii_case(b"close") => true,
             Some(v) if v.eq_ignore_ascii_case(b"keep-alive") => false,
-            _ => minor == 0,
+            _ => self.minor() == 0,
         }
     }
 }
@@ -170,11 +185,24 @@ pub fn request(method: &str, target: &str, host: &str, body: &[u8], content_type
 
 /// A complete response with a body and its length.
 pub fn response(code: u16, reason: &str, content_type: &str, body: &[u8], close: bool) -> Vec<u8> {
+    let head = response_head(code, reason, content_type, body.len(), close);
+    [head.as_slice(), body].concat()
+}
+
+/// The head of a response whose body is `len` bytes: all of the answer to
+/// a HEAD request, whose Content-Length says what a GET would get
+/// (RFC 9110 §9.3.2).
+pub fn response_head(
+    code: u16,
+    reason: &str,
+    content_type: &str,
+    len: usize,
+    close: bool,
+) -> Vec<u8> {
     let connection = if close { "close" } else { "keep-alive" };
-    let head = format!(
-        "HTTP/1.1 {code} {reason}\r\nServer: socklab/{}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: {connection}\r\n\r\n",
+    format!(
+        "HTTP/1.1 {code} {reason}\r\nServer: socklab/{}\r\nContent-Type: {content_type}\r\nContent-Length: {len}\r\nConnection: {connection}\r\n\r\n",
         env!("CARGO_PKG_VERSION"),
-        body.len()
-    );
-    [head.as_bytes(), body].concat()
+    )
+    .into_bytes()
 }

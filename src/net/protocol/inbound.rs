@@ -6,7 +6,7 @@ use std::io;
 
 use crate::framing::http;
 use crate::framing::message::Assembler;
-use crate::framing::{Content, Frame, FrameError, FrameReader, JsonFraming, Proto, codec};
+use crate::framing::{Content, Frame, FrameError, FrameReader, Proto, codec};
 use crate::net::output::Output;
 use crate::trace::{Data, Event, Side, Tracer};
 
@@ -39,6 +39,11 @@ pub struct Inbound {
     head: HeadClock,
     /// Wire bytes of the frames cut from the read being fed.
     framed: u64,
+    /// An HTTP server answered a request that asked to close: what comes
+    /// after it is not read (RFC 9112 §9.6).
+    closing: bool,
+    /// Whether bytes after that request have been narrated as ignored.
+    ignored: bool,
 }
 
 impl Inbound {
@@ -54,6 +59,8 @@ impl Inbound {
             errors: 0,
             head: HeadClock::default(),
             framed: 0,
+            closing: false,
+            ignored: false,
         }
     }
 
@@ -92,6 +99,10 @@ impl Inbound {
         out: &mut Output,
         replies: &mut Vec<Reply>,
     ) -> Result<(), InboundError> {
+        if self.closing {
+            self.ignore(t, at, data.len());
+            return Ok(());
+        }
         self.reader.push(data);
         let mut cut = 0;
         loop {
@@ -99,6 +110,10 @@ impl Inbound {
                 Ok(Some(frame)) => {
                     cut += 1;
                     self.deliver(t, at, &frame, out, replies)?;
+                    if self.closing {
+                        self.ignore(t, at, self.reader.buffered());
+                        return Ok(());
+                    }
                 }
                 Ok(None) => break,
                 Err(e) => {
@@ -133,6 +148,15 @@ impl Inbound {
         Ok(())
     }
 
+    /// Narrates, once, that bytes after a request that asked to close are
+    /// not read.
+    fn ignore(&mut self, t: &mut Tracer, at: (Side, Option<u64>), n: usize) {
+        if n > 0 && !std::mem::replace(&mut self.ignored, true) {
+            let text = "bytes came after a request that asked to close the connection: they are not read as requests, and the connection closes after the answer (RFC 9112 §9.6)";
+            t.emit(at.0, at.1, Event::Note { text });
+        }
+    }
+
     /// The peer closed: what is buffered is a last frame or an unfinished one.
     pub fn finish(
         &mut self,
@@ -141,6 +165,9 @@ impl Inbound {
         out: &mut Output,
         replies: &mut Vec<Reply>,
     ) -> Result<(), InboundError> {
+        if self.closing {
+            return Ok(());
+        }
         loop {
             match self.reader.finish() {
                 Ok(Some(frame)) => self.deliver(t, at, &frame, out, replies)?,
@@ -166,13 +193,9 @@ impl Inbound {
             self.framing.limits,
         );
         let mut ignored = Vec::new();
+        // A last line or JSON object ends where the datagram ends: the
+        // codecs deliver it at the end of input, so nothing is added.
         self.reader.push(data);
-        // A line or a JSON object ends where the datagram ends.
-        let line_based = matches!(self.framing.proto, Proto::Lines)
-            || (self.framing.proto == Proto::Json && self.framing.json == JsonFraming::Newline);
-        if line_based && !data.ends_with(b"\n") {
-            self.reader.push(b"\n");
-        }
         loop {
             match self.reader.next_frame() {
                 Ok(Some(frame)) => self.deliver(t, (side, None), &frame, out, &mut ignored)?,
@@ -245,7 +268,9 @@ impl Inbound {
         if self.framing.answers_requests()
             && let Content::Http(request) = &frame.content
         {
-            replies.push(answer(request));
+            let reply = answer(request);
+            self.closing = reply.close;
+            replies.push(reply);
         }
         Ok(())
     }
@@ -263,15 +288,15 @@ impl Inbound {
         if self.framing.answers_requests()
             && e.kind != crate::framing::ErrorKind::PeerClosedMidFrame
         {
-            let (code, reason) = match e.kind {
-                crate::framing::ErrorKind::TooLarge => (413, "Content Too Large"),
-                _ => (400, "Bad Request"),
-            };
+            let code = e.http_status.unwrap_or(match e.kind {
+                crate::framing::ErrorKind::TooLarge => 413,
+                _ => 400,
+            });
             let body = format!("socklab could not read your request: {e}\n");
             replies.push(Reply {
                 bytes: http::response(
                     code,
-                    reason,
+                    reason(code),
                     "text/plain; charset=utf-8",
                     body.as_bytes(),
                     true,
@@ -279,6 +304,17 @@ impl Inbound {
                 close: true,
             });
         }
+    }
+}
+
+/// The reason phrases of the statuses socklab answers with (RFC 9110 §15).
+fn reason(code: u16) -> &'static str {
+    match code {
+        200 => "OK",
+        413 => "Content Too Large",
+        431 => "Request Header Fields Too Large",
+        501 => "Not Implemented",
+        _ => "Bad Request",
     }
 }
 
@@ -304,21 +340,18 @@ fn answer(request: &http::Message) -> Reply {
         }
     }
     let close = request.wants_close();
-    let status = if request.is_response() {
-        (400, "Bad Request")
+    let code = if request.is_response() { 400 } else { 200 };
+    let kind = "text/plain; charset=utf-8";
+    // RFC 9110 §9.3.2: the answer to HEAD is the head a GET would get,
+    // Content-Length included, and nothing after it.
+    let head_only =
+        matches!(request.start(), http::Start::Request { method, .. } if method == "HEAD");
+    let bytes = if head_only {
+        http::response_head(code, reason(code), kind, body.len(), close)
     } else {
-        (200, "OK")
+        http::response(code, reason(code), kind, body.as_bytes(), close)
     };
-    Reply {
-        bytes: http::response(
-            status.0,
-            status.1,
-            "text/plain; charset=utf-8",
-            body.as_bytes(),
-            close,
-        ),
-        close,
-    }
+    Reply { bytes, close }
 }
 
 /// Decodes `a=1&b=x+y%21` into pairs.

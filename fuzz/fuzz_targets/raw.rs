@@ -1,0 +1,12 @@
+//! --proto raw: each read a frame, cut at the frame limit.
+//! Every check is in src/lib.rs.
+
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use socklab::framing::{JsonFraming, Proto, Role};
+use socklab_fuzz::{Target, check};
+
+const TARGET: Target = Target::new(Proto::Raw, JsonFraming::Newline, Role::Server);
+
+fuzz_target!(|data: &[u8]| check(TARGET, data));

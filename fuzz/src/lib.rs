@@ -1,0 +1,205 @@
+//! What every fuzz target checks, whatever the codec: a stream of any bytes
+//! is decoded whole, then in 1-byte and 7-byte reads, and
+//!
+//! - nothing panics (overflow checks and debug assertions are on);
+//! - every frame is the next bytes of the input, never more than were
+//!   given, never empty, never over `--max-frame`;
+//! - what the reader still holds is exactly the input not yet framed, and
+//!   never more than the limit plus one read;
+//! - every error and frame can be narrated (message, pointer, summary,
+//!   stdout form);
+//! - the reads give the same frames and errors as the whole input, up to
+//!   the first "too large" (a frame over the limit is refused when it
+//!   arrives whole and when it arrives in pieces, but in pieces it is
+//!   refused before its later bytes are seen);
+//! - content invariants: an HTTP body is within its frame (and its end,
+//!   unless chunked), a line's stdout form is its bytes, an XML stanza's
+//!   tree stays within a small multiple of its bytes.
+//!
+//! Limits are small, so that inputs of a few kilobytes reach every limit.
+
+use socklab::framing::xml::{Stanza, TREE_FACTOR};
+use socklab::framing::{
+    Content, ErrorKind, Frame, FrameError, FrameReader, JsonFraming, Limits, Proto, Role, codec,
+};
+
+pub const LIMITS: Limits = Limits {
+    max_frame: 8192,
+    max_headers: 24,
+    max_header_bytes: 2048,
+    max_depth: 12,
+};
+
+/// A codec and the side that reads with it.
+#[derive(Clone, Copy)]
+pub struct Target {
+    pub proto: Proto,
+    pub json: JsonFraming,
+    pub role: Role,
+}
+
+impl Target {
+    pub const fn new(proto: Proto, json: JsonFraming, role: Role) -> Target {
+        Target { proto, json, role }
+    }
+}
+
+/// A client's requests, in order, so that the answers to HEAD (no body)
+/// and CONNECT (a tunnel) are read as such; later answers are to GET.
+const SENT: [&str; 4] = ["GET", "HEAD", "GET", "CONNECT"];
+
+#[derive(Debug, PartialEq)]
+enum Step {
+    Frame(Frame),
+    Error(ErrorKind),
+}
+
+/// Runs every check on `data` as a stream for `target`.
+pub fn check(target: Target, data: &[u8]) {
+    let whole = run(target, data, data.len().max(1));
+    for piece in [1, 7] {
+        let cut = run(target, data, piece);
+        if target.proto == Proto::Raw {
+            // Raw frames are the reads themselves: only the bytes must agree.
+            assert_eq!(wire(&whole), wire(&cut), "{piece}-byte reads");
+        } else {
+            same_until_too_large(&whole, &cut, piece);
+        }
+    }
+}
+
+fn wire(steps: &[Step]) -> Vec<u8> {
+    steps
+        .iter()
+        .flat_map(|s| match s {
+            Step::Frame(f) => f.wire.clone(),
+            Step::Error(_) => Vec::new(),
+        })
+        .collect()
+}
+
+fn same_until_too_large(whole: &[Step], cut: &[Step], piece: usize) {
+    let too_large = |s: &[Step]| {
+        s.iter()
+            .position(|x| *x == Step::Error(ErrorKind::TooLarge))
+            .unwrap_or(s.len())
+    };
+    let (a, b) = (too_large(whole), too_large(cut));
+    if a == whole.len() && b == cut.len() {
+        assert_eq!(whole, cut, "{piece}-byte reads differ from the whole input");
+    } else {
+        let n = a.min(b);
+        assert_eq!(
+            whole[..n],
+            cut[..n],
+            "{piece}-byte reads differ before a limit"
+        );
+    }
+}
+
+fn run(t: Target, data: &[u8], piece: usize) -> Vec<Step> {
+    let mut r = FrameReader::new(codec(t.proto, t.json, t.role), LIMITS);
+    if t.proto == Proto::Http && t.role == Role::Client {
+        SENT.iter().for_each(|m| r.codec_mut().sent_request(m));
+    }
+    let mut steps = Vec::new();
+    // Where the next frame must begin in `data`, and how much was pushed.
+    let (mut at, mut given) = (0, 0);
+    for p in data.chunks(piece) {
+        r.push(p);
+        given += p.len();
+        loop {
+            match record(r.next_frame(), data, &mut at, given, &mut steps) {
+                Next::More => {}
+                Next::Wait => break,
+                Next::Stop => return steps,
+            }
+        }
+        assert_eq!(
+            r.buffered(),
+            given - at,
+            "the reader holds other bytes than the unframed ones"
+        );
+        assert!(
+            r.buffered() <= LIMITS.max_frame + p.len(),
+            "{} bytes buffered, over the limit",
+            r.buffered()
+        );
+    }
+    while let Next::More = record(r.finish(), data, &mut at, given, &mut steps) {}
+    steps
+}
+
+/// What the reader's last answer means for the loop asking it.
+enum Next {
+    More,
+    Wait,
+    Stop,
+}
+
+/// Checks and records one answer of the reader.
+fn record(
+    answer: Result<Option<Frame>, FrameError>,
+    data: &[u8],
+    at: &mut usize,
+    given: usize,
+    steps: &mut Vec<Step>,
+) -> Next {
+    match answer {
+        Ok(Some(f)) => {
+            claim(&f, data, at, given);
+            steps.push(Step::Frame(f));
+            Next::More
+        }
+        Ok(None) => Next::Wait,
+        Err(e) => {
+            narrate(&e);
+            steps.push(Step::Error(e.kind));
+            match e.skip {
+                Some(n) => {
+                    *at = (*at + n).min(given);
+                    Next::More
+                }
+                None => Next::Stop,
+            }
+        }
+    }
+}
+
+/// A frame is the next bytes of the input, and its content fits them.
+fn claim(f: &Frame, data: &[u8], at: &mut usize, given: usize) {
+    let n = f.wire.len();
+    assert!(n > 0, "an empty frame");
+    assert!(n <= LIMITS.max_frame, "a {n}-byte frame over the limit");
+    assert!(*at + n <= given, "a frame claims bytes it was not given");
+    assert_eq!(f.wire, data[*at..*at + n], "a frame is not the next bytes");
+    *at += n;
+    let _ = f.summary();
+    let out = f.output();
+    match &f.content {
+        Content::Bytes | Content::Line { .. } => assert_eq!(out, f.wire, "stdout is not the bytes"),
+        Content::Http(m) => {
+            let _ = (m.start_line(), m.headers().count(), m.wants_close());
+            assert!(m.body.len() <= n, "a body larger than its frame");
+            assert!(
+                m.chunked || f.wire.ends_with(&m.body),
+                "a body not at its frame's end"
+            );
+        }
+        Content::Xml(Stanza::Element(e)) => {
+            // A node is ~100 bytes: `x<a/>` (5 bytes) is two of them.
+            let bytes = e.heap_bytes();
+            assert!(bytes <= 48 * n + 1024, "a {bytes}-byte tree for {n} bytes");
+            assert!(
+                bytes <= 2 * TREE_FACTOR * LIMITS.max_frame,
+                "a {bytes}-byte tree"
+            );
+        }
+        Content::Xml(_) | Content::Json(_) => {}
+    }
+}
+
+fn narrate(e: &FrameError) {
+    assert!(!e.detail.is_empty(), "an error that says nothing");
+    let _ = (e.to_string(), e.pointer());
+}
