@@ -158,7 +158,14 @@ impl JsonSession {
             }
             return;
         }
-        let jid = cx.core.bind(cx.t, cx.id, &user, resource.as_deref(), false);
+        let jid = match cx.core.bind(cx.t, cx.id, &user, resource.as_deref(), false) {
+            Ok(jid) => jid,
+            Err(e) => {
+                cx.send(error("login", e.condition, &e.text));
+                cx.request(Request::Close);
+                return;
+            }
+        };
         cx.core.want_pushes(cx.id);
         cx.narrate("auth", &user, &format!("{user} authenticated (JSON login)"));
         cx.send(line(

@@ -101,7 +101,9 @@ pub struct Server<'t> {
     opts: Options,
     listener: TcpListener,
     addr: SocketAddr,
-    clients: HashMap<SessionId, Client>,
+    /// Boxed: the table is sized in powers of two, and empty slots of a
+    /// big inline Client would cost as much as live ones.
+    clients: HashMap<SessionId, Box<Client>>,
     next_id: u64,
     buf: Vec<u8>,
     workers: Workers,
@@ -234,7 +236,7 @@ impl<'t> Server<'t> {
         );
         self.clients.insert(
             id,
-            Client {
+            Box::new(Client {
                 conn,
                 wire: Wire::Unknown,
                 frames: 0,
@@ -243,7 +245,7 @@ impl<'t> Server<'t> {
                 closing: None,
                 login_by: Some(login_by),
                 dirty: false,
-            },
+            }),
         );
     }
 
@@ -270,7 +272,7 @@ impl<'t> Server<'t> {
         let Some(client) = self.clients.get_mut(&id) else {
             return Ok(ReadRound::Drained);
         };
-        let Client { conn, wire, .. } = client;
+        let Client { conn, wire, .. } = &mut **client;
         let limits = self.opts.limits;
         let t = &mut *self.t;
         let round = conn.read_round(t, &mut self.buf, &mut |conn, t, data| {

@@ -331,6 +331,10 @@ pub trait Codec {
         }
     }
 
+    /// The reader holds no bytes and is letting its memory go: a codec
+    /// that keeps state between frames may shrink it too.
+    fn idle(&mut self) {}
+
     /// Told that we sent an HTTP request with this method (so a client knows
     /// that the answer to HEAD has no body). Other codecs ignore it.
     fn sent_request(&mut self, _method: &str) {}

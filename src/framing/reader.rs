@@ -53,9 +53,12 @@ impl FrameReader {
     /// Between frames, gives the buffer's memory back: a quiet connection
     /// (an idle chat session among thousands) then holds no buffer at all.
     pub fn release_if_idle(&mut self) {
-        if self.start == self.buf.len() && self.buf.capacity() > 0 {
-            self.buf = Vec::new();
-            self.start = 0;
+        if self.start == self.buf.len() {
+            if self.buf.capacity() > 0 {
+                self.buf = Vec::new();
+                self.start = 0;
+            }
+            self.codec.idle();
         }
     }
 

@@ -63,7 +63,9 @@ pub struct Conn {
     pub received: u64,
     pub last_activity: Instant,
     /// `--proto`: the frames being cut from this connection's reads.
-    pub inbound: Option<super::protocol::Inbound>,
+    /// Boxed: a connection without `--proto` (or a chat session) pays one
+    /// pointer for it, not the reader's whole state.
+    pub inbound: Option<Box<super::protocol::Inbound>>,
     /// A framing error happened: the rest is read and dropped, then closed.
     pub failed: bool,
     /// After a framing error: close at this time even if the peer has not.

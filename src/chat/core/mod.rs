@@ -27,6 +27,10 @@ pub use roster::RosterUpdate;
 /// A connected session, named by the server loop (its connection number).
 pub type SessionId = u64;
 
+/// Sessions one account may have at once (RFC 6120 §7.6.2.1 lets a server
+/// refuse more with `resource-constraint`).
+pub const MAX_RESOURCES: usize = 64;
+
 /// What a session is told: the adapter of that session encodes it.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Outgoing {
@@ -103,7 +107,7 @@ pub struct Session {
 pub struct Core {
     pub domain: String,
     pub store: Store,
-    sessions: HashMap<SessionId, Session>,
+    sessions: HashMap<SessionId, Box<Session>>,
     /// User name → that user's bound sessions.
     online: HashMap<String, Vec<SessionId>>,
     /// Offline messages handed to a session, not yet written to its socket.
@@ -124,7 +128,7 @@ impl Core {
     }
 
     pub fn session(&self, id: SessionId) -> Option<&Session> {
-        self.sessions.get(&id)
+        self.sessions.get(&id).map(|s| &**s)
     }
 
     /// Bound sessions in all.
@@ -150,7 +154,14 @@ impl Core {
         user: &str,
         wanted: Option<&str>,
         xmpp: bool,
-    ) -> Jid {
+    ) -> Result<Jid, StanzaError> {
+        if self.sessions_of(user).len() >= MAX_RESOURCES {
+            let text = format!(
+                "{user} already has {MAX_RESOURCES} sessions: this server allows no more per account (each new one would be told every other one's presence)"
+            );
+            self.narrate(t, Some(id), "bind", user, &text);
+            return Err(StanzaError::new("resource-constraint", "wait", text));
+        }
         let taken = |r: &str| {
             self.sessions_of(user)
                 .iter()
@@ -182,7 +193,7 @@ impl Core {
         let account = self.store.user_exists(user).unwrap_or(false);
         self.sessions.insert(
             id,
-            Session {
+            Box::new(Session {
                 account,
                 jid: jid.clone(),
                 available: false,
@@ -190,10 +201,10 @@ impl Core {
                 presence: None,
                 interested: false,
                 xmpp,
-            },
+            }),
         );
         self.online.entry(user.to_string()).or_default().push(id);
-        jid
+        Ok(jid)
     }
 
     /// Everything queued for session `id` has been written to its socket:

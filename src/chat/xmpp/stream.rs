@@ -362,7 +362,14 @@ impl XmppStream {
         let wanted = bind.child("resource").map(Element::text);
         let wanted = wanted.filter(|r| !r.is_empty() && Jid::parse(&format!("x@y/{r}")).is_ok());
         let user = self.user().to_string();
-        let jid = cx.core.bind(cx.t, cx.id, &user, wanted.as_deref(), true);
+        let jid = match cx.core.bind(cx.t, cx.id, &user, wanted.as_deref(), true) {
+            Ok(jid) => jid,
+            Err(err) => {
+                let me = Jid::bare(&user, &cx.config.domain);
+                cx.send(error_reply(e, &err, &me, &cx.config.domain).xml());
+                return;
+            }
+        };
         let result = El::stanza("iq")
             .attr("type", "result")
             .attr_opt("id", e.attr("id"))

@@ -37,7 +37,9 @@ pub const DEPTH_CEILING: usize = 1024;
 
 #[derive(Default)]
 pub struct Xml {
-    parser: Parser,
+    /// `None` while asleep (see [`Codec::idle`]): a parser is half a
+    /// kilobyte before it reads anything and eight once it has.
+    parser: Option<Box<Parser>>,
     /// Bytes of the current frame already given to the parser.
     fed: usize,
     /// Bytes the parser's events have accounted for, in the current frame.
@@ -48,6 +50,12 @@ pub struct Xml {
     in_stream: bool,
     /// Whether the current document has produced an event yet.
     started: bool,
+    /// The open stream's header (its start tag), to bring a fresh parser
+    /// back into the stream after [`Codec::idle`].
+    header: Vec<u8>,
+    /// The parser was let go while idle: the next bytes need a fresh one
+    /// that has read `header`.
+    asleep: bool,
 }
 
 /// How an XML declaration begins: `<?xml version='1.0'?>`.
@@ -104,6 +112,11 @@ impl Codec for Xml {
         buf: &[u8],
         limits: &Limits,
     ) -> Result<Option<(Content, usize)>, FrameError> {
+        if std::mem::take(&mut self.asleep) {
+            let header = std::mem::take(&mut self.header);
+            self.restart_with(&header)?;
+            self.header = header;
+        }
         loop {
             if self.between_frames() {
                 // XML allows whitespace before a document's root, a stream
@@ -132,7 +145,10 @@ impl Codec for Xml {
             }
             let mut rest = buf.get(self.fed..).unwrap_or_default();
             let before = rest.len();
-            let event = self.parser.parse(&mut rest, false);
+            let event = self
+                .parser
+                .get_or_insert_with(Default::default)
+                .parse(&mut rest, false);
             self.fed += before - rest.len();
             let event = match event {
                 Ok(Some(ev)) => ev,
@@ -161,6 +177,23 @@ impl Codec for Xml {
             if let Some(frame) = self.apply(event, event_bytes, limits)? {
                 return Ok(Some(frame));
             }
+        }
+    }
+
+    /// Between stanzas of an open stream, a parser holds kilobytes of
+    /// buffers for nothing; thousands of quiet XMPP sessions would keep
+    /// megabytes. It is dropped here and rebuilt, from the stream's header,
+    /// when the next bytes come.
+    fn idle(&mut self) {
+        if self.in_stream
+            && self.fed == 0
+            && self.used == 0
+            && self.tree.depth() == 0
+            && !self.header.is_empty()
+        {
+            self.parser = None;
+            self.tree = Tree::default();
+            self.asleep = true;
         }
     }
 
@@ -223,6 +256,7 @@ impl Xml {
                         self.restart_with(event_bytes)?;
                     }
                     self.in_stream = true;
+                    self.header = event_bytes.to_vec();
                     return Ok(Some(self.cut(Stanza::StreamOpen(attrs))));
                 }
                 self.tree.start(name.as_str().to_owned(), ns, attrs);
@@ -262,7 +296,11 @@ impl Xml {
         self.restart();
         self.started = true;
         let mut rest = header;
-        match self.parser.parse(&mut rest, false) {
+        match self
+            .parser
+            .get_or_insert_with(Default::default)
+            .parse(&mut rest, false)
+        {
             Ok(Some(Event::StartElement(..))) if rest.is_empty() => Ok(()),
             _ => Err(FrameError::malformed(
                 "xml",
@@ -274,7 +312,7 @@ impl Xml {
 
     /// A fresh parser for the next document.
     fn restart(&mut self) {
-        self.parser = Parser::new();
+        self.parser = Some(Box::default());
         self.started = false;
     }
 

@@ -233,3 +233,42 @@ fn escape_round_trips() {
     };
     assert_eq!((e.attr("a"), e.text()), (Some(s), s.to_string()));
 }
+
+#[test]
+fn a_stream_put_to_sleep_between_stanzas_reads_on_exactly_the_same() {
+    let header = "<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' xmlns:x='urn:x' to='localhost'>";
+    let stanzas = [
+        "<message to='a'><body>one</body></message>",
+        "<x:ping/>",
+        "<iq type='get' id='1'><query xmlns='jabber:iq:roster'/></iq>",
+        "<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='localhost'>",
+        "<presence/>",
+        "</stream:stream>",
+    ];
+    let mut awake = reader();
+    let mut sleepy = reader();
+    let mut a = Vec::new();
+    let mut b = Vec::new();
+    for (r, out, sleep) in [(&mut awake, &mut a, false), (&mut sleepy, &mut b, true)] {
+        r.push(header.as_bytes());
+        while let Some(f) = r.next_frame().expect("valid") {
+            out.push(f);
+        }
+        for s in stanzas {
+            if sleep {
+                r.release_if_idle();
+            }
+            r.push(s.as_bytes());
+            while let Some(f) = r.next_frame().expect("valid") {
+                out.push(f);
+            }
+        }
+    }
+    assert_eq!(a.len(), 7, "{a:?}");
+    assert_eq!(a, b);
+    // The prefix declared on the first header still works after sleeping.
+    let Content::Xml(Stanza::Element(ping)) = &b[2].content else {
+        panic!("{:?}", b[2])
+    };
+    assert_eq!(&*ping.namespace, "urn:x");
+}

@@ -64,7 +64,7 @@ enum Due {
 fn deadline(policy: &Policy, c: &Conn) -> Option<(Instant, Due)> {
     let head = policy
         .head_timeout
-        .zip(c.inbound.as_ref().and_then(Inbound::head_since))
+        .zip(c.inbound.as_deref().and_then(Inbound::head_since))
         .and_then(|(limit, since)| Some((since.checked_add(limit)?, Due::Head)));
     let idle = policy
         .idle_timeout
@@ -182,7 +182,7 @@ impl Session<'_> {
         let millis = self.policy.idle_timeout.unwrap_or_default().as_millis() as u64;
         let between_requests = self.policy.http_server
             && conn.queued() == 0
-            && !conn.inbound.as_ref().is_some_and(Inbound::mid_frame);
+            && !conn.inbound.as_deref().is_some_and(Inbound::mid_frame);
         if between_requests {
             // Closing an idle keep-alive connection is routine for an HTTP
             // server: the client opens a new one when it has a request.

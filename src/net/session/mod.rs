@@ -200,7 +200,7 @@ impl<'t> Session<'t> {
         conn::register(self.poll.registry(), &mut stream, token, peer)?;
         self.accepted += 1;
         let mut conn = Conn::new(self.accepted as u64, self.side, token, stream, peer);
-        conn.inbound = self.framing.as_ref().map(Framing::inbound);
+        conn.inbound = self.framing.as_ref().map(|f| Box::new(f.inbound()));
         // Nothing will ever be queued from stdin for this connection: it has
         // ended already, or (--recv-only) it is not read. A connection that
         // socklab answers itself (--echo, an HTTP server) stays open to reply.
