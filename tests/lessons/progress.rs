@@ -1,0 +1,79 @@
+//! Progress, hints, answers and the chart.
+
+use super::*;
+
+#[test]
+fn progress_survives_a_restart_and_shows_in_the_list() {
+    let lab = Lab::new(1);
+    let demo = lab.run(&["demo"]);
+    lab.answer("port", &port_of(&demo.find("bind").expect("bind")["addr"]));
+    lab.assert_passes();
+    let list = lab.run(&["lessons"]).stdout_text();
+    assert!(list.contains("✓  1."), "{list}");
+    assert!(list.contains("→  2."), "{list}");
+    let next = lab.run(&["lesson", "next"]).stdout_text();
+    assert!(next.contains("Lesson 2 of"), "{next}");
+    let reset = lab.run(&["lesson", "reset", "1"]);
+    assert_eq!(reset.code(), 0);
+    assert!(lab.run(&["lessons"]).stdout_text().contains("→  1."));
+}
+
+#[test]
+fn a_damaged_progress_file_is_explained_and_reset_gets_out() {
+    let lab = Lab::new(1);
+    let progress = lab.dir.path().join("progress.json");
+    std::fs::write(&progress, b"\x00\x01 not json").expect("write");
+    let f = lab.run(&["lessons"]);
+    assert_eq!(f.code(), 1);
+    assert!(
+        f.stderr.contains("damaged") && f.stderr.contains("socklab lesson reset"),
+        "{}",
+        f.stderr
+    );
+    // A network command still works, with a warning instead of a log.
+    let demo = lab.run(&["demo"]);
+    assert_eq!(demo.code(), 0);
+    assert!(
+        demo.stderr.contains("lesson logging is off"),
+        "{}",
+        demo.stderr
+    );
+    assert_eq!(lab.run(&["lesson", "reset"]).code(), 0);
+    assert!(!Path::new(&progress).exists());
+    assert_eq!(lab.run(&["lessons"]).code(), 0);
+}
+
+#[test]
+fn hints_are_progressive_and_offered_after_failed_checks() {
+    let lab = Lab::new(3);
+    assert!(!lab.check().stdout_text().contains("lesson hint"));
+    assert!(lab.check().stdout_text().contains("`socklab lesson hint`"));
+    let first = lab.run(&["lesson", "hint"]).stdout_text();
+    let second = lab.run(&["lesson", "hint"]).stdout_text();
+    assert!(
+        first.starts_with("Hint 1 of") && second.starts_with("Hint 2 of"),
+        "{first}{second}"
+    );
+}
+
+#[test]
+fn answering_an_unknown_question_lists_the_real_ones() {
+    let lab = Lab::new(2);
+    let f = lab.run(&["lesson", "answer", "colour", "blue"]);
+    assert_eq!(f.code(), 2);
+    assert!(f.stderr.contains("zero, ip"), "{}", f.stderr);
+    assert_eq!(lab.run(&["lesson", "99"]).code(), 2);
+}
+
+#[test]
+fn the_chart_lights_what_was_done() {
+    let lab = Lab::new(1);
+    let before = lab.run(&["lesson", "chart"]).stdout_text();
+    assert!(before.contains("0 of 12 steps"), "{before}");
+    lab.run(&["demo"]);
+    let after = lab.run(&["lesson", "chart"]).stdout_text();
+    assert!(
+        after.contains("[x] accept()") && after.contains("12 of 12"),
+        "{after}"
+    );
+}
