@@ -8,6 +8,7 @@ use std::sync::OnceLock;
 
 use serde::Deserialize;
 
+use super::answer::Expects;
 use super::check::{Step, Who};
 
 include!(concat!(env!("OUT_DIR"), "/lessons.rs"));
@@ -22,6 +23,13 @@ pub struct Question {
     /// For predictions: what really happened, as a template over the check's
     /// matches, reported after the check ("you predicted 1; 3 arrived").
     pub truth: Option<String>,
+    /// How the answer is read (see [`answer`](super::answer)): words, a
+    /// number, an estimate, yes or no.
+    #[serde(default)]
+    pub expects: Expects,
+    /// The unit of a number (`bytes`, `MiB/s`), so that `64k` or `2 GB/s`
+    /// can be converted.
+    pub unit: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]

@@ -25,16 +25,32 @@
 //! are skipped, and conditions that refer to them are dropped: the check then
 //! verifies socklab's side only.
 //!
+//! A step marked `absent` is the opposite: it holds while no event matches
+//! it ("A never stopped listening", which is what `-k` does). A condition
+//! that refers to a field the earlier event does not have is false, never
+//! dropped: a check must not pass on what it could not see.
+//!
+//! Advice names the mistake when it can. A step's `near` list holds the
+//! events of a near miss (a listener without `-k`, a relay with nobody
+//! behind it, an experiment run before the prediction) with the advice for
+//! each; the first one found after the step's anchor replaces `stuck`, and
+//! its event can be quoted as `{miss.field}`. `stuck_foreign` replaces
+//! `stuck` when the lesson's foreign side was another program (nc needs
+//! `-N` to send FIN).
+//!
 //! Condition operators (the start of a `where` value): `!= ` not equal,
 //! `< ` / `> ` numeric comparison, `~ ` contains, `one of: a, b` membership;
-//! anything else is equality. Answers (`learner` steps) compare trimmed and
-//! case-insensitively.
+//! anything else is equality. Answers (`learner` steps) are read the way
+//! people write them (see [`answer`](super::answer)): `65,507` is 65507,
+//! `three` is 3, and text compares trimmed and case-insensitively. The path
+//! suffix `.number` reads a field that way (`{answered.value.number}`).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::answer;
 use crate::trace::escape;
 
 /// Who performs a step: the JSON `side` of its events.
@@ -69,6 +85,20 @@ pub struct Matcher {
     pub conditions: BTreeMap<String, String>,
 }
 
+/// A near miss: events that show which mistake keeps a step from passing.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Near {
+    /// Whose event it is (default: the step's).
+    pub who: Option<Who>,
+    pub cmd: Option<String>,
+    pub step: Option<String>,
+    #[serde(default, rename = "where")]
+    pub conditions: BTreeMap<String, String>,
+    /// What to tell the learner; `{miss.field}` quotes the near miss.
+    pub advice: String,
+}
+
 /// One step of a check.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -93,6 +123,14 @@ pub struct Step {
     pub says: String,
     /// What to tell a learner who has not got this far.
     pub stuck: String,
+    /// The advice when the lesson's foreign side was another program.
+    pub stuck_foreign: Option<String>,
+    /// Near misses, tried in order when the step is where the learner is stuck.
+    #[serde(default)]
+    pub near: Vec<Near>,
+    /// The step holds while no event matches it.
+    #[serde(default)]
+    pub absent: bool,
 }
 
 impl Step {
@@ -184,8 +222,10 @@ pub fn evaluate<'a>(steps: &[Step], foreign: Option<Who>, events: &'a [Value]) -
     let (reached, bindings) = if found {
         (steps.len(), bindings)
     } else {
-        (search.deepest, search.best)
+        (search.deepest, std::mem::take(&mut search.best))
     };
+    let foreign_skipped = skip.iter().any(|&s| s);
+    let exhausted = search.budget == 0;
     let outcomes = steps
         .iter()
         .enumerate()
@@ -193,7 +233,10 @@ pub fn evaluate<'a>(steps: &[Step], foreign: Option<Who>, events: &'a [Value]) -
             _ if skip[i] => Outcome::Skipped,
             std::cmp::Ordering::Less => Outcome::Passed,
             std::cmp::Ordering::Equal => {
-                Outcome::Failed(stuck_advice(s, &bindings, events, search.budget == 0))
+                let mut bindings = bindings.clone();
+                let after = search.anchor(i, &bindings).map_or(0, |a| a + 1);
+                let text = advice_for(s, foreign_skipped, after, &mut bindings, events);
+                Outcome::Failed(stuck_advice(s, text, &bindings, events, exhausted))
             }
             std::cmp::Ordering::Greater => Outcome::NotReached,
         })
@@ -229,18 +272,42 @@ impl Search<'_> {
         }
         let start = self.anchor(i, bindings).map_or(0, |a| a + 1);
         let matchers = step.matchers();
+        if step.absent {
+            for index in start..self.events.len() {
+                if self.budget == 0 {
+                    return false;
+                }
+                self.budget -= 1;
+                if ev_matches(
+                    step.who,
+                    &matchers,
+                    &self.events[index],
+                    bindings,
+                    self.events,
+                ) {
+                    return false;
+                }
+            }
+            bindings.insert(step.name.clone(), Bound::Skipped);
+            if self.run(i + 1, bindings) {
+                return true;
+            }
+            bindings.remove(&step.name);
+            return false;
+        }
         let mut candidates = Vec::new();
         for index in start..self.events.len() {
             if self.budget == 0 {
                 return false;
             }
             self.budget -= 1;
-            let ev = &self.events[index];
-            if ev["side"] == step.who.side()
-                && matchers
-                    .iter()
-                    .any(|m| matches(m, step.who, ev, bindings, self.events))
-            {
+            if ev_matches(
+                step.who,
+                &matchers,
+                &self.events[index],
+                bindings,
+                self.events,
+            ) {
                 candidates.push(index);
             }
         }
@@ -292,6 +359,20 @@ impl Search<'_> {
     }
 }
 
+/// Whether `ev` is `who`'s and matches one of `matchers`.
+fn ev_matches(
+    who: Who,
+    matchers: &[Matcher],
+    ev: &Value,
+    bindings: &HashMap<String, Bound>,
+    events: &[Value],
+) -> bool {
+    ev["side"] == who.side()
+        && matchers
+            .iter()
+            .any(|m| matches(m, who, ev, bindings, events))
+}
+
 fn matches(
     m: &Matcher,
     who: Who,
@@ -305,9 +386,12 @@ fn matches(
         return false;
     }
     m.conditions.iter().all(|(path, expr)| {
-        // A condition on a skipped step's event cannot be checked: drop it.
-        let Some(expected) = try_fill(expr, bindings, events) else {
-            return true;
+        let expected = match try_fill(expr, bindings, events) {
+            Filled::Text(text) => text,
+            // A condition on a skipped step's event cannot be checked: drop it.
+            Filled::Skipped => return true,
+            // One on a field that is not there is false.
+            Filled::Missing => return false,
         };
         let Some(actual) = field(ev, path) else {
             return false;
@@ -316,10 +400,46 @@ fn matches(
     })
 }
 
+/// The advice for the step where the learner is stuck, before the notes
+/// [`stuck_advice`] adds: the near miss found, the foreign side's, or the
+/// step's own. A near miss (or the event an `absent` step found) is bound
+/// as `miss` for the template.
+fn advice_for<'s>(
+    step: &'s Step,
+    foreign_skipped: bool,
+    after: usize,
+    bindings: &mut HashMap<String, Bound>,
+    events: &[Value],
+) -> &'s str {
+    let miss = |who: Who, matchers: &[Matcher], bindings: &HashMap<String, Bound>| {
+        (after..events.len()).find(|&i| ev_matches(who, matchers, &events[i], bindings, events))
+    };
+    if step.absent
+        && let Some(index) = miss(step.who, &step.matchers(), bindings)
+    {
+        bindings.insert("miss".into(), Bound::Event { index, count: 1 });
+    }
+    for near in &step.near {
+        let matcher = Matcher {
+            cmd: near.cmd.clone(),
+            step: near.step.clone(),
+            conditions: near.conditions.clone(),
+        };
+        if let Some(index) = miss(near.who.unwrap_or(step.who), &[matcher], bindings) {
+            bindings.insert("miss".into(), Bound::Event { index, count: 1 });
+            return &near.advice;
+        }
+    }
+    match &step.stuck_foreign {
+        Some(text) if foreign_skipped => text,
+        _ => &step.stuck,
+    }
+}
+
 fn compare(actual: &str, expected: &str, answer: bool) -> bool {
     let norm = |s: &str| {
         if answer {
-            s.trim().to_lowercase()
+            answer::canonical(s)
         } else {
             s.to_string()
         }
@@ -349,8 +469,13 @@ fn compare(actual: &str, expected: &str, answer: bool) -> bool {
 }
 
 /// A field of an event as text. Paths are dotted; `.port` and `.ip` take
-/// apart an address string (`"127.0.0.1:5288"`).
+/// apart an address string (`"127.0.0.1:5288"`), and `.number` reads a
+/// string as a person's number (`"65,507 bytes"` is `65507`).
 pub fn field(ev: &Value, path: &str) -> Option<String> {
+    if let Some(inner) = path.strip_suffix(".number") {
+        let text = field(ev, inner)?;
+        return answer::number(&text, None).ok().map(answer::digits);
+    }
     let mut v = ev;
     let mut parts = path.split('.');
     while let Some(part) = parts.next() {
@@ -375,20 +500,36 @@ pub fn field(ev: &Value, path: &str) -> Option<String> {
     })
 }
 
-/// Fills `{name.path}` templates; `None` when one refers to a skipped or
-/// unmatched step (the caller then drops the condition).
-fn try_fill(template: &str, bindings: &HashMap<String, Bound>, events: &[Value]) -> Option<String> {
+/// A template filled from the steps matched so far.
+enum Filled {
+    Text(String),
+    /// It refers to a skipped step (or an unmatched one): the caller drops
+    /// the condition.
+    Skipped,
+    /// It refers to a field the matched event does not have.
+    Missing,
+}
+
+/// Fills `{name.path}` templates.
+fn try_fill(template: &str, bindings: &HashMap<String, Bound>, events: &[Value]) -> Filled {
     let mut out = String::new();
     let mut rest = template;
     while let Some(open) = rest.find('{') {
         out.push_str(&rest[..open]);
-        let close = rest[open..].find('}')? + open;
+        let Some(close) = rest[open..].find('}').map(|c| c + open) else {
+            break;
+        };
         let (reference, _default) = split_default(&rest[open + 1..close]);
-        out.push_str(&resolve(reference, bindings, events)?);
+        let (name, _) = reference.split_once('.').unwrap_or((reference, ""));
+        match (bindings.get(name), resolve(reference, bindings, events)) {
+            (_, Some(value)) => out.push_str(&value),
+            (Some(Bound::Event { .. }), None) => return Filled::Missing,
+            _ => return Filled::Skipped,
+        }
         rest = &rest[close + 1..];
     }
     out.push_str(rest);
-    Some(out)
+    Filled::Text(out)
 }
 
 /// Like [`try_fill`], for text shown to a person: an unresolved reference
@@ -429,14 +570,16 @@ fn resolve(reference: &str, bindings: &HashMap<String, Bound>, events: &[Value])
     }
 }
 
-/// The advice for the step where the learner is stuck.
+/// The advice for the step where the learner is stuck: `text` filled in,
+/// with the learner's last answer and a note on a log too long to search.
 fn stuck_advice(
     step: &Step,
+    text: &str,
     bindings: &HashMap<String, Bound>,
     events: &[Value],
     exhausted: bool,
 ) -> String {
-    let mut advice = fill(&step.stuck, bindings, events);
+    let mut advice = fill(text, bindings, events);
     if step.who == Who::Learner {
         let question = step.conditions.get("question");
         let last = events.iter().rev().find(|e| {
@@ -474,6 +617,9 @@ mod tests {
             group: None,
             says: format!("{name} happened"),
             stuck: format!("no {name} yet (port {{listening.addr.port|PORT}})"),
+            stuck_foreign: None,
+            near: vec![],
+            absent: false,
         }
     }
 
@@ -574,6 +720,83 @@ mod tests {
     }
 
     #[test]
+    fn answers_compare_as_people_write_them() {
+        assert!(compare("65,507", "65507", true));
+        assert!(compare("65 507 bytes", "65507", true));
+        assert!(compare("Three", "one of: 3, three", true));
+        assert!(!compare("65,507", "65507", false), "only answers are read");
+        assert!(!compare("3", "33", true));
+    }
+
+    #[test]
+    fn a_condition_on_a_missing_field_is_false_not_dropped() {
+        let mut events = log();
+        // The client's connected event lost its local address: the server's
+        // accept cannot be shown to be that client's.
+        events[2].as_object_mut().expect("object").remove("local");
+        let v = evaluate(&tcp_pattern(), None, &events);
+        assert!(!v.passed(), "{:?}", v.outcomes);
+    }
+
+    #[test]
+    fn an_absent_step_holds_until_its_event_appears_and_names_it() {
+        let mut kept = step(
+            "kept",
+            Who::Server,
+            "stop_listening",
+            &[("pid", "{listening.pid}")],
+        );
+        kept.absent = true;
+        kept.stuck = "listener {miss.pid} stopped".into();
+        let steps = vec![step("listening", Who::Server, "listen", &[]), kept];
+        let mut events = vec![log()[0].clone()];
+        assert!(evaluate(&steps, None, &events).passed());
+        events.push(json!({"side": "server", "pid": 1, "step": "stop_listening"}));
+        let v = evaluate(&steps, None, &events);
+        assert_eq!(v.outcomes[1], Outcome::Failed("listener 1 stopped".into()));
+        // Another listener that kept listening is found by backtracking.
+        events.push(json!({"side": "server", "pid": 2, "step": "listen"}));
+        assert!(evaluate(&steps, None, &events).passed());
+    }
+
+    #[test]
+    fn a_near_miss_replaces_the_advice_and_can_be_quoted() {
+        let mut connected = tcp_pattern().remove(1);
+        connected.near = vec![Near {
+            who: None,
+            cmd: None,
+            step: Some("connected".into()),
+            conditions: BTreeMap::new(),
+            advice: "B reached port {miss.peer.port}, not {listening.addr.port}".into(),
+        }];
+        let steps = vec![tcp_pattern().remove(0), connected];
+        let mut events = log();
+        events[2]["peer"] = json!("127.0.0.1:9999");
+        let v = evaluate(&steps, None, &events);
+        assert_eq!(
+            v.outcomes[1],
+            Outcome::Failed("B reached port 9999, not 5288".into())
+        );
+    }
+
+    #[test]
+    fn foreign_advice_is_given_when_the_other_program_was_used() {
+        let mut fin = step("fin", Who::Server, "peer_closed", &[]);
+        fin.stuck_foreign = Some("nc needs -N".into());
+        let mut steps = tcp_pattern();
+        steps.push(fin);
+        let server_only = vec![log()[0].clone(), log()[1].clone()];
+        let v = evaluate(&steps, Some(Who::Client), &server_only);
+        assert_eq!(v.outcomes[3], Outcome::Failed("nc needs -N".into()));
+        let events = log();
+        let v = evaluate(&steps, Some(Who::Client), &events);
+        assert_eq!(
+            v.outcomes[3],
+            Outcome::Failed("no fin yet (port 5288)".into())
+        );
+    }
+
+    #[test]
     fn min_count_groups_by_a_field() {
         let mut s = step("burst", Who::Server, "datagram", &[]);
         s.min_count = Some(3);
@@ -600,7 +823,7 @@ mod tests {
             format!("got {shown}")
         );
         let ask = step("answered", Who::Learner, "answer", &[("question", "q")]);
-        let advice = stuck_advice(&ask, &bindings, &events, false);
+        let advice = stuck_advice(&ask, &ask.stuck, &bindings, &events, false);
         assert!(advice.contains(shown), "{advice}");
         assert!(!advice.contains('\u{1b}'), "{advice}");
     }
@@ -614,5 +837,8 @@ mod tests {
         assert_eq!(field(&ev, "missing"), None);
         assert_eq!(field(&json!({"v": 65507.0}), "v").as_deref(), Some("65507"));
         assert_eq!(field(&json!({"v": 2.5}), "v").as_deref(), Some("2.5"));
+        let answer = json!({"value": "33 bytes", "other": "lots"});
+        assert_eq!(field(&answer, "value.number").as_deref(), Some("33"));
+        assert_eq!(field(&answer, "other.number"), None);
     }
 }

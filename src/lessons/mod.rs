@@ -12,6 +12,7 @@
 //! lesson's session log (see `lib.rs`), so the learner never has to remember a
 //! flag: they run the commands the lesson shows, then `socklab lesson check`.
 
+pub mod answer;
 pub mod catalog;
 pub mod chart;
 pub mod check;
@@ -227,17 +228,7 @@ fn check(state: &State, progress: &mut Progress, color: bool) -> anyhow::Result<
                 .find(|e| e["step"] == "answer" && e["question"] == q.id.as_str())
                 .and_then(|e| e["value"].as_str());
             if let (Some(said), Some(truth)) = (said, &q.truth) {
-                let truth = verdict.fill(truth);
-                let verdict_word = if said.trim().eq_ignore_ascii_case(truth.trim()) {
-                    "right"
-                } else {
-                    "worth a second look"
-                };
-                // Both come from the session log, which may quote a peer.
-                let said = crate::trace::escape::line(said);
-                text.push_str(&format!(
-                    "\nYou predicted \"{said}\"; the log shows \"{truth}\": {verdict_word}.\n"
-                ));
+                text.push_str(&prediction_report(q, said, &verdict.fill(truth)));
             }
         }
         progress.done.insert(lesson.id.to_string());
@@ -264,6 +255,28 @@ fn check(state: &State, progress: &mut Progress, color: bool) -> anyhow::Result<
         out(&text)?;
         Err(Silent(1).into())
     }
+}
+
+/// "You predicted 2 GB/s (1,907.3 MiB/s); the log shows 2023.7 MiB/s:
+/// within 10%...": the guess, as read, against the truth, judged by the
+/// kind of question.
+fn prediction_report(q: &catalog::Question, said: &str, truth: &str) -> String {
+    let unit = q.unit.as_deref();
+    let verdict = answer::judge(said, truth, q.expects, unit);
+    let read_as = match answer::read(said, q.expects, unit) {
+        Ok(answer::Reading::Number(n)) if answer::digits(n) != said.trim() => {
+            format!(
+                " ({}{})",
+                answer::show(n),
+                unit.map(|u| format!(" {u}")).unwrap_or_default()
+            )
+        }
+        _ => String::new(),
+    };
+    let unit = unit.map(|u| format!(" {u}")).unwrap_or_default();
+    // Both come from the session log, which may quote a peer.
+    let said = crate::trace::escape::line(said);
+    format!("\nYou predicted \"{said}\"{read_as}; the log shows \"{truth}\"{unit}: {verdict}.\n")
 }
 
 /// What the learner should know about the log itself: lines skipped,
@@ -342,6 +355,12 @@ fn answer(state: &State, progress: &Progress, question: &str, value: &str) -> an
         })
         .into());
     };
+    let reading = answer::read(value, q.expects, q.unit.as_deref()).map_err(|why| {
+        crate::UsageError::new(format!(
+            "lesson {}, question {question}: {why}",
+            lesson.number
+        ))
+    })?;
     let log = state.prepare_log(lesson.id)?;
     if log::writer::is_full(&log) {
         bail!(
@@ -359,8 +378,23 @@ fn answer(state: &State, progress: &Progress, question: &str, value: &str) -> an
         QuestionKind::Predict => "Now run the experiment and see.",
         QuestionKind::Observe => "`socklab lesson check` will compare it with the log.",
     };
+    let read_as = match reading {
+        answer::Reading::Number(n) if answer::digits(n) != value.trim() => format!(
+            " (read as {}{})",
+            answer::show(n),
+            q.unit
+                .as_deref()
+                .map(|u| format!(" {u}"))
+                .unwrap_or_default()
+        ),
+        answer::Reading::YesNo(yes) => format!(" (read as {})", if yes { "yes" } else { "no" }),
+        _ => String::new(),
+    };
+    // Shown as typed (escaped for the terminal), not as a Rust string:
+    // `\r\n` stays `\r\n`.
+    let shown = crate::trace::escape::line(value);
     out(&format!(
-        "Recorded your answer to {question:?}: {value:?}. {then}\n"
+        "Recorded your answer to `{question}`: \"{shown}\"{read_as}. {then}\n"
     ))
 }
 
