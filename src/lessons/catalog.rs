@@ -30,6 +30,9 @@ pub struct Question {
     /// The unit of a number (`bytes`, `MiB/s`), so that `64k` or `2 GB/s`
     /// can be converted.
     pub unit: Option<String>,
+    /// Shown once the check has passed: the explanation that, on the page,
+    /// would have given the answer away.
+    pub reveal: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
@@ -160,12 +163,24 @@ mod tests {
                 let mut texts: Vec<&String> = s.conditions.values().collect();
                 texts.extend(s.any.iter().flat_map(|m| m.conditions.values()));
                 texts.push(&s.stuck);
+                texts.extend(&s.stuck_foreign);
                 for r in texts.iter().flat_map(|t| references(t)) {
                     assert!(
-                        earlier.contains(&r.as_str()),
+                        earlier.contains(&r.as_str()) || (s.absent && r == "miss"),
                         "{ctx}: step {} refers to {r}, not an earlier step",
                         s.name
                     );
+                }
+                for near in &s.near {
+                    let mut texts: Vec<&String> = near.conditions.values().collect();
+                    texts.push(&near.advice);
+                    for r in texts.iter().flat_map(|t| references(t)) {
+                        assert!(
+                            earlier.contains(&r.as_str()) || r == "miss",
+                            "{ctx}: a near miss of {} refers to {r}, not an earlier step",
+                            s.name
+                        );
+                    }
                 }
                 assert!(
                     s.any.is_empty() || (s.cmd.is_none() && s.step.is_none()),

@@ -89,7 +89,8 @@ pub struct Matcher {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Near {
-    /// Whose event it is (default: the step's).
+    /// Whose event it is. Unset: the step's side, and then the step's `cmd`
+    /// and `step` unless given here.
     pub who: Option<Who>,
     pub cmd: Option<String>,
     pub step: Option<String>,
@@ -186,14 +187,21 @@ enum Bound {
     Skipped,
 }
 
-/// The event steps a check can look at, so that reading the log can leave
-/// the others out; `None` when a step matches any event. Always included:
+/// The event steps a check (or its near misses) can look at, so that
+/// reading the log can leave the others out; `None` when a step matches any
+/// event. Always included:
 /// `start` (every command's first event, which tells whether a side ran
 /// socklab at all), `answer` and `usage_error`.
 pub fn steps_needed(steps: &[Step]) -> Option<BTreeSet<String>> {
     let mut needed: BTreeSet<String> = ["start", "answer", "usage_error"].map(String::from).into();
     for m in steps.iter().flat_map(Step::matchers) {
         needed.insert(m.step?);
+    }
+    for s in steps {
+        for near in &s.near {
+            let own = near.who.is_none().then(|| s.step.clone()).flatten();
+            needed.insert(near.step.clone().or(own)?);
+        }
     }
     Some(needed)
 }
@@ -411,8 +419,22 @@ fn advice_for<'s>(
     bindings: &mut HashMap<String, Bound>,
     events: &[Value],
 ) -> &'s str {
+    // The latest near miss is the learner's latest mistake; of answers only
+    // the last one to the step's question counts (an old wrong answer that
+    // was corrected since is no longer the mistake).
+    let last_answer = (step.who == Who::Learner)
+        .then(|| {
+            let question = step.conditions.get("question")?;
+            events
+                .iter()
+                .rposition(|e| e["step"] == "answer" && e["question"] == question.as_str())
+        })
+        .flatten();
     let miss = |who: Who, matchers: &[Matcher], bindings: &HashMap<String, Bound>| {
-        (after..events.len()).find(|&i| ev_matches(who, matchers, &events[i], bindings, events))
+        (after..events.len())
+            .rev()
+            .filter(|&i| who != Who::Learner || last_answer.is_none_or(|last| i == last))
+            .find(|&i| ev_matches(who, matchers, &events[i], bindings, events))
     };
     if step.absent
         && let Some(index) = miss(step.who, &step.matchers(), bindings)
@@ -420,9 +442,15 @@ fn advice_for<'s>(
         bindings.insert("miss".into(), Bound::Event { index, count: 1 });
     }
     for near in &step.near {
+        // A near miss on the step's own side is, unless it says otherwise,
+        // the same command and step with other conditions.
+        let inherit = |own: &Option<String>, steps: &Option<String>| match near.who {
+            None => own.clone().or_else(|| steps.clone()),
+            Some(_) => own.clone(),
+        };
         let matcher = Matcher {
-            cmd: near.cmd.clone(),
-            step: near.step.clone(),
+            cmd: inherit(&near.cmd, &step.cmd),
+            step: inherit(&near.step, &step.step),
             conditions: near.conditions.clone(),
         };
         if let Some(index) = miss(near.who.unwrap_or(step.who), &[matcher], bindings) {

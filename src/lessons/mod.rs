@@ -231,6 +231,14 @@ fn check(state: &State, progress: &mut Progress, color: bool) -> anyhow::Result<
                 text.push_str(&prediction_report(q, said, &verdict.fill(truth)));
             }
         }
+        for reveal in lesson
+            .meta
+            .questions
+            .iter()
+            .filter_map(|q| q.reveal.as_ref())
+        {
+            text.push_str(&format!("\n{reveal}\n"));
+        }
         progress.done.insert(lesson.id.to_string());
         progress.attempts.remove(lesson.id);
         state.save(progress)?;

@@ -3,31 +3,50 @@
 
 use super::*;
 
+/// Every text of a lesson a learner reads: the page, hints, questions, what
+/// the check says and every piece of advice it can give.
+fn texts(lesson: &catalog::Lesson) -> Vec<String> {
+    let meta = &lesson.meta;
+    let mut texts = vec![lesson.body.to_string()];
+    texts.extend(meta.hints.iter().cloned());
+    for s in &meta.steps {
+        texts.extend([s.says.clone(), s.stuck.clone()]);
+        texts.extend(s.stuck_foreign.clone());
+        texts.extend(s.near.iter().map(|n| n.advice.clone()));
+    }
+    texts.extend(meta.questions.iter().map(|q| q.ask.clone()));
+    texts
+}
+
 #[test]
 fn every_command_in_the_lessons_parses_with_the_real_cli() {
     let mut checked = 0;
     for lesson in catalog::all().expect("lessons") {
-        let meta = &lesson.meta;
-        let mut texts = vec![lesson.body.to_string()];
-        texts.extend(meta.hints.iter().cloned());
-        texts.extend(
-            meta.steps
-                .iter()
-                .flat_map(|s| [s.says.clone(), s.stuck.clone()]),
-        );
-        texts.extend(meta.questions.iter().map(|q| q.ask.clone()));
-        for text in texts {
-            // Templates in advice fall back to their default: {x.y|5288} → 5288.
-            let text = fill_defaults(&text);
-            for line in commands(&text) {
-                let (cmd, comment) = line.split_once(" #").unwrap_or((&line, ""));
+        let texts: Vec<String> = texts(lesson).iter().map(|t| fill_defaults(t)).collect();
+        // A code block marks a command that must be refused with a shell
+        // comment (`socklab listen 65536   # rejected: ...`); the same
+        // command elsewhere is the same example.
+        let rejected: Vec<String> = texts
+            .iter()
+            .flat_map(|t| commands(t))
+            .filter_map(|line| {
+                let (cmd, comment) = line.split_once(" #")?;
+                comment.contains("rejected").then(|| cmd.trim().to_string())
+            })
+            .collect();
+        for text in &texts {
+            for line in commands(text) {
+                let cmd = line
+                    .split_once(" #")
+                    .map_or(line.as_str(), |(c, _)| c)
+                    .trim();
                 let parsed = Cli::try_parse_from(words(cmd));
                 // Prose may name a command without arguments: "`socklab listen` is listening".
                 let w = words(cmd);
                 if w.len() == 2 && Cli::command().find_subcommand(&w[1]).is_some() {
                     continue;
                 }
-                if comment.contains("rejected") {
+                if rejected.iter().any(|r| r == cmd) {
                     assert!(
                         parsed.is_err(),
                         "lesson {}: `{cmd}` should be rejected",
@@ -48,6 +67,91 @@ fn every_command_in_the_lessons_parses_with_the_real_cli() {
     assert!(
         checked > 40,
         "only {checked} commands found: is the extraction broken?"
+    );
+}
+
+#[test]
+fn no_check_item_hint_or_advice_shows_a_shell_comment() {
+    // Outside a code block a `# comment` is not for the learner to read:
+    // "`socklab listen 65536 # rejected`" leaked the test's marker.
+    for lesson in catalog::all().expect("lessons") {
+        for text in texts(lesson).iter().skip(1) {
+            assert!(
+                !text.contains(" # "),
+                "lesson {}: a shell comment in {text:?}",
+                lesson.number
+            );
+        }
+    }
+}
+
+#[test]
+fn no_page_states_the_answer_to_its_own_question() {
+    let total = catalog::count();
+    for (number, answers) in [
+        (10, &["33"][..]),
+        (
+            11,
+            &[
+                "three frames",
+                "so three",
+                "three elements",
+                "(<from>, <to>, <body>)",
+            ][..],
+        ),
+        (12, &["three bytes", "3 bytes"][..]),
+        (15, &["65,507", "65507", "65 507"][..]),
+    ] {
+        let lesson = catalog::by_number(number).expect("lesson");
+        let page = render::page(lesson, total);
+        for answer in answers {
+            assert!(
+                !page.contains(answer),
+                "lesson {number} gives its answer away: {answer:?} in\n{page}"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_question_reads_on_one_line_at_120_columns() {
+    let total = catalog::count();
+    for lesson in catalog::all().expect("lessons") {
+        let shown = render::to_terminal(&render::page(lesson, total), false, 120);
+        for q in &lesson.meta.questions {
+            // As shown: markdown's backticks are gone.
+            let ask = q.ask.replace('`', "");
+            assert!(
+                shown.lines().any(|l| l.contains(ask.as_str())),
+                "lesson {}: question {} is broken over lines:\n{shown}",
+                lesson.number,
+                q.id
+            );
+        }
+    }
+}
+
+#[test]
+fn the_wording_a_learner_tripped_on_is_fixed() {
+    let body = |n: usize| catalog::by_number(n).expect("lesson").body;
+    // Lesson 3 must not promise that plain nc closes: it needs -N.
+    assert!(
+        !body(3).contains("`nc 127.0.0.1 5288` works"),
+        "{}",
+        body(3)
+    );
+    assert!(body(3).contains("nc -N 127.0.0.1 5288"));
+    // TIME_WAIT belongs to the side that sends FIN first.
+    assert!(!body(5).contains("closes **first**"));
+    assert!(body(5).contains("sends FIN first"));
+    // The sender that never hears of ICMP is an unconnected one, not recv.
+    assert!(!body(6).contains("`recv` without a connected socket"));
+    assert!(body(6).contains("not connected"));
+    // Lesson 7 shows `token 0`: it must say what a token is.
+    assert!(
+        body(7).contains("a number the program chose for each"),
+        "{}",
+        body(7)
     );
 }
 

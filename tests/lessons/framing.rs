@@ -48,7 +48,7 @@ fn lesson_9_lines() {
         })
     });
     drop(telnet);
-    lab.assert_stuck_at(3, &format!("echo plain | socklab connect 127.0.0.1 {p}"));
+    lab.assert_stuck_at(4, &format!("echo plain | socklab connect 127.0.0.1 {p}"));
     let send_and_close = |bytes: &[u8]| {
         let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
         s.write_all(bytes).expect("write");
@@ -62,7 +62,7 @@ fn lesson_9_lines() {
                 .is_some_and(|t| t.contains("(ended by LF)"))
         })
     });
-    lab.assert_stuck_at(4, "printf 'no end'");
+    lab.assert_stuck_at(5, "printf 'no end'");
     send_and_close(b"no end");
     a.wait_for("error");
     lab.assert_passes();
@@ -80,7 +80,7 @@ fn lesson_10_http() {
         "{}",
         get.stdout_text()
     );
-    lab.assert_stuck_at(3, "username=zhangsan&password=123456");
+    lab.assert_stuck_at(4, "username=zhangsan&password=123456");
     let form = shell(
         &lab,
         &format!("curl -s -d 'username=zhangsan&password=123456' {base}/login"),
@@ -90,9 +90,14 @@ fn lesson_10_http() {
         "{}",
         form.stdout_text()
     );
+    lab.assert_stuck_at(6, "socklab lesson answer length N");
     lab.answer("length", "34");
-    lab.assert_stuck_at(5, "Your answer so far: \"34\"");
-    lab.answer("length", "33");
+    lab.assert_stuck_at(
+        7,
+        "Your answer, \"34\", is not the length of a form body A read",
+    );
+    // As a person writes it: a number and its unit.
+    lab.answer("length", "33 bytes");
     lab.assert_passes();
 }
 
@@ -116,14 +121,14 @@ fn lesson_11_xml_stanzas() {
     b.write("一起吃饭\n".as_bytes());
     b.close_stdin();
     b.finish();
-    lab.assert_stuck_at(4, "<from>Vincent</from>");
+    lab.assert_stuck_at(5, "<from>Vincent</from>");
     shell(
         &lab,
         &format!(
             "printf '<from>Vincent</from><to>Eli</to><body>一起吃饭</body>' | socklab connect 127.0.0.1 {p}"
         ),
     );
-    lab.assert_stuck_at(5, "<message><body>oops</message>");
+    lab.assert_stuck_at(6, "<message><body>oops</message>");
     shell(
         &lab,
         &format!("printf '<message><body>oops</message>' | socklab connect 127.0.0.1 {p}"),
@@ -155,7 +160,7 @@ fn lesson_12_json_messages() {
     b.write("中午一起吃饭\n".as_bytes());
     b.close_stdin();
     b.finish();
-    lab.assert_stuck_at(1, "socklab listen -k --proto json 5288");
+    lab.assert_stuck_at(1, "both sides must use the same framing");
     let (mut a, port) = lab.server("listen", &["-k", "--proto", "json"]);
     a.close_stdin();
     let mut b = lab.spawn(&[

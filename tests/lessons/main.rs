@@ -9,6 +9,8 @@ mod basics;
 mod commands;
 mod compare;
 mod framing;
+mod near_miss;
+mod page;
 mod progress;
 mod session_log;
 
@@ -19,7 +21,7 @@ use std::process::Command;
 
 use clap::{CommandFactory, Parser};
 use socklab::cli::Cli;
-use socklab::lessons::catalog;
+use socklab::lessons::{answer, catalog, render};
 use util::{Finished, Proc, commands, fill_defaults, peer, require, run, words};
 
 /// A learner's state directory with one lesson made current.

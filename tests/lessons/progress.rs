@@ -77,3 +77,35 @@ fn the_chart_lights_what_was_done() {
         "{after}"
     );
 }
+
+#[test]
+fn answers_are_echoed_as_typed_and_numbers_as_read() {
+    let lab = Lab::new(4);
+    let f = lab.run(&["lesson", "answer", "line_end", "\\r\\n"]);
+    assert_eq!(f.code(), 0, "{}", f.stderr);
+    assert!(
+        f.stdout_text().contains("`line_end`: \"\\r\\n\""),
+        "{}",
+        f.stdout_text()
+    );
+    let lab = Lab::new(18);
+    let f = lab.run(&["lesson", "answer", "bulk", "2 GB/s"]);
+    assert!(
+        f.stdout_text()
+            .contains("\"2 GB/s\" (read as 1,907.3 MiB/s)"),
+        "{}",
+        f.stdout_text()
+    );
+    // What cannot be read as the number asked for is refused, saying how
+    // to write it, and is not recorded.
+    let f = lab.run(&["lesson", "answer", "bulk", "fast"]);
+    assert_eq!(f.code(), 2);
+    assert!(f.stderr.contains("write a number"), "{}", f.stderr);
+    let lab = Lab::new(13);
+    let f = lab.run(&["lesson", "answer", "send_error", "no"]);
+    assert!(
+        f.stdout_text().contains("(read as no)"),
+        "{}",
+        f.stdout_text()
+    );
+}
