@@ -6,7 +6,8 @@
 //! - [`check`]: the pattern engine that matches a check against events;
 //! - [`progress`]: the state directory and the progress file;
 //! - [`log`]: the session logs, bounded when written and when read;
-//! - [`render`] and [`chart`]: what the learner sees.
+//! - [`render`] and [`chart`]: what the learner sees;
+//! - [`reset`]: forgetting one lesson, or (asking first) all of them.
 //!
 //! While a lesson is current, every socklab command appends its events to that
 //! lesson's session log (see `lib.rs`), so the learner never has to remember a
@@ -19,6 +20,7 @@ pub mod check;
 pub mod log;
 pub mod progress;
 pub mod render;
+pub mod reset;
 
 use std::io::{self, Write};
 
@@ -38,7 +40,7 @@ use progress::{Progress, State};
 const OFFER_HINT_AFTER: usize = 2;
 
 /// Writes to stdout; a reader that went away (`| head`) is not an error.
-fn out(text: &str) -> anyhow::Result<()> {
+pub(crate) fn out(text: &str) -> anyhow::Result<()> {
     match io::stdout().lock().write_all(text.as_bytes()) {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
         other => other.context("cannot write to stdout"),
@@ -110,8 +112,8 @@ pub fn list(state: &State, color: bool) -> anyhow::Result<()> {
 pub fn run(args: &LessonArgs, state: &State, color: bool) -> anyhow::Result<()> {
     // Resetting everything is the way out of a damaged progress file, so it
     // must not need to read it.
-    if let Some(LessonAction::Reset { number: None }) = args.action {
-        return reset(state, &mut Progress::default(), None);
+    if let Some(LessonAction::Reset { all: true, yes, .. }) = args.action {
+        return reset::all(state, yes);
     }
     let mut progress = state.load()?;
     match (&args.action, args.number) {
@@ -147,7 +149,17 @@ pub fn run(args: &LessonArgs, state: &State, color: bool) -> anyhow::Result<()> 
         (Some(LessonAction::Answer { question, value }), _) => {
             answer(state, &progress, question, value)
         }
-        (Some(LessonAction::Reset { number }), _) => reset(state, &mut progress, *number),
+        (Some(LessonAction::Reset { number, .. }), _) => {
+            let lesson = match number {
+                Some(n) => catalog::by_number(*n).map_err(crate::UsageError::new)?,
+                None => current(&progress).map_err(|_| {
+                    crate::UsageError::new(
+                        "no lesson is current: `socklab lesson reset N` resets lesson N, `socklab lesson reset --all` every lesson",
+                    )
+                })?,
+            };
+            reset::one(state, &mut progress, lesson)
+        }
     }
 }
 
@@ -404,34 +416,4 @@ fn answer(state: &State, progress: &Progress, question: &str, value: &str) -> an
     out(&format!(
         "Recorded your answer to `{question}`: \"{shown}\"{read_as}. {then}\n"
     ))
-}
-
-fn reset(state: &State, progress: &mut Progress, number: Option<usize>) -> anyhow::Result<()> {
-    match number {
-        Some(n) => {
-            let lesson = catalog::by_number(n).map_err(crate::UsageError::new)?;
-            progress.done.remove(lesson.id);
-            progress.hints.remove(lesson.id);
-            progress.attempts.remove(lesson.id);
-            state.clear_log(lesson.id)?;
-            state.save(progress)?;
-            out(&format!(
-                "Lesson {n} is reset: not done, no hints seen, an empty session log.\n"
-            ))
-        }
-        None => {
-            for lesson in lessons()? {
-                state.clear_log(lesson.id)?;
-            }
-            match std::fs::remove_file(state.progress_path()) {
-                Err(e) if e.kind() != io::ErrorKind::NotFound => {
-                    return Err(e).with_context(|| {
-                        format!("cannot remove {}", state.progress_path().display())
-                    });
-                }
-                _ => {}
-            }
-            out("Every lesson is reset. `socklab lesson next` starts from the beginning.\n")
-        }
-    }
 }

@@ -86,7 +86,7 @@ impl State {
             Err(e) => return Err(self.failed("read the lesson progress file", &path, e)),
         }
         let way_out = format!(
-            "run `socklab lesson reset` to start the lessons afresh, or move {} away",
+            "run `socklab lesson reset --all` to start the lessons afresh, or move {} away",
             path.display()
         );
         if bytes.len() as u64 > MAX_PROGRESS {

@@ -26,7 +26,7 @@ fn a_damaged_progress_file_is_explained_and_reset_gets_out() {
     let f = lab.run(&["lessons"]);
     assert_eq!(f.code(), 1);
     assert!(
-        f.stderr.contains("damaged") && f.stderr.contains("socklab lesson reset"),
+        f.stderr.contains("damaged") && f.stderr.contains("socklab lesson reset --all"),
         "{}",
         f.stderr
     );
@@ -38,7 +38,15 @@ fn a_damaged_progress_file_is_explained_and_reset_gets_out() {
         "{}",
         demo.stderr
     );
-    assert_eq!(lab.run(&["lesson", "reset"]).code(), 0);
+    // Which lesson is current cannot be read: resetting it says the way out.
+    let f = lab.run(&["lesson", "reset"]);
+    assert_eq!(f.code(), 1);
+    assert!(
+        f.stderr.contains("socklab lesson reset --all"),
+        "{}",
+        f.stderr
+    );
+    assert_eq!(lab.run(&["lesson", "reset", "--all"]).code(), 0);
     assert!(!Path::new(&progress).exists());
     assert_eq!(lab.run(&["lessons"]).code(), 0);
 }
@@ -105,6 +113,104 @@ fn answers_are_echoed_as_typed_and_numbers_as_read() {
     let f = lab.run(&["lesson", "answer", "send_error", "no"]);
     assert!(
         f.stdout_text().contains("(read as no)"),
+        "{}",
+        f.stdout_text()
+    );
+}
+
+/// Lesson 1 done, lesson 2 current with something in its log.
+fn two_lessons_in() -> Lab {
+    let lab = Lab::new(1);
+    let demo = lab.run(&["demo"]);
+    lab.answer("port", &port_of(&demo.find("bind").expect("bind")["addr"]));
+    lab.assert_passes();
+    let lab = Lab { lesson: 2, ..lab };
+    assert_eq!(lab.run(&["lesson", "2"]).code(), 0);
+    lab.answer("zero", "1234");
+    lab
+}
+
+fn progress_of(lab: &Lab) -> serde_json::Value {
+    let text = std::fs::read_to_string(lab.dir.path().join("progress.json")).unwrap_or_default();
+    serde_json::from_str(&text).unwrap_or_default()
+}
+
+#[test]
+fn reset_without_a_number_resets_only_the_current_lesson() {
+    let lab = two_lessons_in();
+    let f = lab.run(&["lesson", "reset"]);
+    assert_eq!(f.code(), 0, "{}", f.stderr);
+    assert!(
+        f.stdout_text().contains("Lesson 2 is reset"),
+        "{}",
+        f.stdout_text()
+    );
+    let p = progress_of(&lab);
+    assert_eq!(p["done"], serde_json::json!(["01-sockets"]), "{p}");
+    assert_eq!(p["current"], "02-addresses-and-ports");
+    let log = lab.dir.path().join("sessions/02-addresses-and-ports.jsonl");
+    assert!(!log.exists());
+    assert!(lab.dir.path().join("sessions/01-sockets.jsonl").exists());
+}
+
+/// `socklab lesson reset ARGS` with stdin on a terminal, typing `typed`.
+fn reset_on_a_terminal(lab: &Lab, args: &str, typed: &[u8]) -> Finished {
+    require("script");
+    let mut c = Command::new("script");
+    c.args([
+        "-q",
+        "-e",
+        "-c",
+        &format!("{} --color never lesson reset {args}", util::bin()),
+        "/dev/null",
+    ])
+    .env("SOCKLAB_STATE_DIR", lab.dir.path());
+    let mut p = Proc::spawn("lesson reset on a pty", c);
+    p.wait_stdout(b"[y/N]");
+    p.write(typed);
+    p.finish()
+}
+
+#[test]
+fn reset_all_asks_first_on_a_terminal() {
+    let lab = two_lessons_in();
+    let f = reset_on_a_terminal(&lab, "--all", b"n\n");
+    assert!(
+        f.stdout_text().contains("Nothing was reset"),
+        "{}",
+        f.stdout_text()
+    );
+    assert_eq!(progress_of(&lab)["done"], serde_json::json!(["01-sockets"]));
+    let f = reset_on_a_terminal(&lab, "--all", b"y\n");
+    assert!(
+        f.stdout_text().contains("Every lesson is reset"),
+        "{}",
+        f.stdout_text()
+    );
+    assert!(!lab.dir.path().join("progress.json").exists());
+}
+
+#[test]
+fn reset_all_in_a_script_needs_no_answer() {
+    let lab = two_lessons_in();
+    // stdin is not a terminal here (a pipe): nobody to ask.
+    let f = lab.run(&["lesson", "reset", "--all"]);
+    assert_eq!(f.code(), 0, "{}", f.stderr);
+    assert!(!lab.dir.path().join("progress.json").exists());
+    // --yes skips the question on a terminal too.
+    let lab = two_lessons_in();
+    let mut c = Command::new("script");
+    c.args([
+        "-q",
+        "-e",
+        "-c",
+        &format!("{} lesson reset --all --yes < /dev/tty", util::bin()),
+        "/dev/null",
+    ])
+    .env("SOCKLAB_STATE_DIR", lab.dir.path());
+    let f = run("reset --all --yes on a pty", c);
+    assert!(
+        f.stdout_text().contains("Every lesson is reset"),
         "{}",
         f.stdout_text()
     );
