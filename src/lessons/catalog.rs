@@ -50,6 +50,9 @@ pub struct Meta {
     pub title: String,
     /// A side that may be another program (telnet, nc) instead of socklab.
     pub foreign: Option<Who>,
+    /// The call-flow chart to draw before anything is in the log.
+    #[serde(default)]
+    pub chart: super::chart::Flow,
     #[serde(default)]
     pub hints: Vec<String>,
     #[serde(default, rename = "question")]

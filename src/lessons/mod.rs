@@ -143,7 +143,7 @@ pub fn run(args: &LessonArgs, state: &State, color: bool) -> anyhow::Result<()> 
                 "Lesson {} · {}\n\n{}",
                 lesson.number,
                 lesson.meta.title,
-                chart::draw(&log.events, color)
+                chart::draw(&log.events, lesson.meta.chart, color)
             ))
         }
         (Some(LessonAction::Answer { question, value }), _) => {

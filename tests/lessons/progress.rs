@@ -74,6 +74,26 @@ fn answering_an_unknown_question_lists_the_real_ones() {
 }
 
 #[test]
+fn a_udp_lesson_draws_the_udp_flow() {
+    let lab = Lab::new(6);
+    let before = lab.run(&["lesson", "chart"]).stdout_text();
+    assert!(before.contains("UDP: no connection"), "{before}");
+    assert!(!before.contains("accept()"), "{before}");
+    let (a, port) = lab.server("recv", &[]);
+    let sent = lab.run(&["send", "--wait", "0", "127.0.0.1", &port.to_string(), "hi"]);
+    assert_eq!(sent.code(), 0, "{}", sent.stderr);
+    drop(a);
+    let after = lab.run(&["lesson", "chart"]).stdout_text();
+    for lit in ["[x] recvfrom()", "[x] sendto()", "[x] bind()"] {
+        assert!(after.contains(lit), "{lit}:\n{after}");
+    }
+    assert!(
+        !after.contains("listen()") && !after.contains("handshake"),
+        "{after}"
+    );
+}
+
+#[test]
 fn the_chart_lights_what_was_done() {
     let lab = Lab::new(1);
     let before = lab.run(&["lesson", "chart"]).stdout_text();
