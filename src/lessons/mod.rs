@@ -227,6 +227,7 @@ fn check(state: &State, progress: &mut Progress, color: bool) -> anyhow::Result<
         }
     }
     text.push_str(&log_notes(&log, lesson.number));
+    text.push_str(&carried_notes(events, lesson));
     if verdict.passed() {
         for q in lesson
             .meta
@@ -297,6 +298,36 @@ fn prediction_report(q: &catalog::Question, said: &str, truth: &str) -> String {
     // Both come from the session log, which may quote a peer.
     let said = crate::trace::escape::line(said);
     format!("\nYou predicted \"{said}\"{read_as}; the log shows \"{truth}\"{unit}: {verdict}.\n")
+}
+
+/// Which commands in the log were started under another lesson (or before
+/// this one's log was reset) and kept running into it: their standing
+/// steps were carried over (see [`log::follow`]).
+fn carried_notes(events: &[serde_json::Value], lesson: &Lesson) -> String {
+    let mut notes = String::new();
+    let mut seen = std::collections::BTreeSet::new();
+    let starts = events
+        .iter()
+        .filter(|e| e["carried"] == true && e["step"] == "start");
+    for e in starts {
+        let Some(pid) = e["pid"].as_u64().filter(|pid| seen.insert(*pid)) else {
+            continue;
+        };
+        // From the log file: escaped like everything it quotes.
+        let cmd = crate::trace::escape::line(e["cmd"].as_str().unwrap_or("a command")).into_owned();
+        let under = match e["started_under"].as_str() {
+            Some(id) if id == lesson.id => "before this lesson's log was reset".to_string(),
+            Some(id) => match catalog::by_id(id) {
+                Some(l) => format!("while lesson {} was current", l.number),
+                None => "under another lesson".to_string(),
+            },
+            None => "before any lesson was current".to_string(),
+        };
+        notes.push_str(&format!(
+            "\n(`socklab {cmd}` (pid {pid}) was started {under} and kept running into this lesson: what it did here counts for this lesson.)\n"
+        ));
+    }
+    notes
 }
 
 /// What the learner should know about the log itself: lines skipped,

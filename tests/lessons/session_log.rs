@@ -191,3 +191,70 @@ fn a_current_lesson_outside_the_state_directory_is_refused() {
     assert!(!root.path().join("escaped.jsonl").exists());
     assert!(!Path::new("/tmp/socklab-escaped.jsonl").exists());
 }
+
+#[test]
+fn a_listener_left_running_from_the_last_lesson_counts_for_this_one() {
+    // Lesson 2 ends with `socklab listen 5288`; lesson 3 starts with it.
+    let lab = Lab::new(2);
+    let (mut a, port) = lab.server("listen", &[]);
+    let lab = Lab { lesson: 3, ..lab };
+    assert_eq!(lab.run(&["lesson", "3"]).code(), 0);
+    let mut b = lab.spawn(&["connect", "127.0.0.1", &port.to_string()]);
+    let accept = a.wait_for("accept");
+    b.write(b"hello\n");
+    a.wait_for("read");
+    a.write(b"hi B\n");
+    b.wait_for("read");
+    b.close_stdin();
+    a.wait_for("peer_closed");
+    a.close_stdin();
+    a.finish();
+    b.finish();
+    lab.answer("client_port", &port_of(&accept["peer"]));
+    let f = lab.check();
+    assert_eq!(f.code(), 0, "{}", f.stdout_text());
+    assert!(
+        f.stdout_text()
+            .contains("started while lesson 2 was current"),
+        "{}",
+        f.stdout_text()
+    );
+    // What happened under lesson 3 is not in lesson 2's log.
+    let lesson2 = Lab { lesson: 2, ..lab };
+    assert!(
+        !lesson2.log_events().iter().any(|e| e["step"] == "accept"),
+        "the accept went to lesson 2's log"
+    );
+}
+
+#[test]
+fn a_command_started_before_any_lesson_is_recorded_once_one_starts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut cmd = util::socklab(&["listen", "0"]);
+    cmd.env("SOCKLAB_STATE_DIR", dir.path());
+    let mut a = Proc::spawn("listen", cmd);
+    let port = a.port();
+    a.wait_for("listen");
+    let lab = Lab { dir, lesson: 3 };
+    assert_eq!(lab.run(&["lesson", "3"]).code(), 0);
+    let s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    a.wait_for("accept");
+    let listening = lab.wait_log("the carried listen", |e| e["step"] == "listen");
+    assert_eq!(listening["carried"], true, "{listening}");
+    assert!(listening["started_under"].is_null(), "{listening}");
+    lab.wait_log("the accept", |e| e["step"] == "accept");
+    drop(s);
+}
+
+#[test]
+fn resetting_the_lesson_under_a_running_listener_keeps_it_counted() {
+    let lab = Lab::new(3);
+    let (mut a, port) = lab.server("listen", &[]);
+    assert_eq!(lab.run(&["lesson", "reset"]).code(), 0);
+    let s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    a.wait_for("accept");
+    lab.wait_log("the accept", |e| e["step"] == "accept");
+    let listen = lab.wait_log("the listen, carried", |e| e["step"] == "listen");
+    assert_eq!(listen["carried"], true, "{listen}");
+    drop(s);
+}
