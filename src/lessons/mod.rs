@@ -183,6 +183,26 @@ fn start(
 }
 
 fn check(state: &State, progress: &mut Progress, color: bool) -> anyhow::Result<()> {
+    let width = render::width();
+    // A check item or its advice, wrapped under its mark (see render::hang):
+    // `  ✓ 1. ` is 6 columns and the number's digits.
+    let lines = |text: &mut String,
+                 n: usize,
+                 mark: &str,
+                 body: &str,
+                 f: fn(&str) -> colored::ColoredString| {
+        let indent = 6 + n.to_string().len();
+        let pad = " ".repeat(indent);
+        for (i, line) in render::hang(body, indent, width).into_iter().enumerate() {
+            let lead = if i == 0 && !mark.is_empty() {
+                mark
+            } else {
+                &pad
+            };
+            let line = if color { f(&line).to_string() } else { line };
+            text.push_str(&format!("{lead}{line}\n"));
+        }
+    };
     let lesson = current(progress)?;
     let needed = check::steps_needed(&lesson.meta.steps);
     let log = state.read_log(lesson.id, |step| {
@@ -204,25 +224,23 @@ fn check(state: &State, progress: &mut Progress, color: bool) -> anyhow::Result<
     for (i, (step, outcome)) in lesson.meta.steps.iter().zip(&verdict.outcomes).enumerate() {
         let n = i + 1;
         match outcome {
-            Outcome::Passed => text.push_str(&format!(
-                "  {} {n}. {}\n",
-                paint("✓", |s| s.green()),
-                step.says
-            )),
-            Outcome::Skipped => text.push_str(&format!(
-                "  – {n}. {} (not checked: that side was not socklab)\n",
-                step.says
-            )),
+            Outcome::Passed => {
+                let mark = format!("  {} {n}. ", paint("✓", |s| s.green()));
+                lines(&mut text, n, &mark, &step.says, |s| s.normal());
+            }
+            Outcome::Skipped => {
+                let says = format!("{} (not checked: that side was not socklab)", step.says);
+                lines(&mut text, n, &format!("  – {n}. "), &says, |s| s.normal());
+            }
             Outcome::Failed(advice) => {
-                text.push_str(&format!(
-                    "  {} {n}. {}\n",
-                    paint("✗", |s| s.red()),
-                    step.says
-                ));
-                text.push_str(&format!("       {}\n", paint(advice, |s| s.yellow())));
+                let mark = format!("  {} {n}. ", paint("✗", |s| s.red()));
+                lines(&mut text, n, &mark, &step.says, |s| s.normal());
+                lines(&mut text, n, "", advice, |s| s.yellow());
             }
             Outcome::NotReached => {
-                text.push_str(&format!("  · {n}. {}\n", paint(&step.says, |s| s.dimmed())))
+                lines(&mut text, n, &format!("  · {n}. "), &step.says, |s| {
+                    s.dimmed()
+                });
             }
         }
     }

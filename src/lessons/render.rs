@@ -100,6 +100,44 @@ fn code_block(skin: &MadSkin, color: bool, lines: &[&str], out: &mut String) {
     }
 }
 
+/// Lines of `text` for a terminal of `width` columns, after an indent of
+/// `indent` columns (a mark such as `  ✓ 1. ` on the first line, spaces on
+/// the others). A `code span` is never broken (a command cut in two would
+/// not paste), nor is a word; one wider than the line goes on a line of its
+/// own, for the terminal to fold.
+pub fn hang(text: &str, indent: usize, width: usize) -> Vec<String> {
+    use crate::trace::wrap::columns;
+    let room = width.saturating_sub(indent).max(20);
+    // Words, with the spaces inside code spans kept.
+    let mut words: Vec<String> = Vec::new();
+    let mut in_code = false;
+    for piece in text.split(' ') {
+        match words.last_mut() {
+            Some(last) if in_code => {
+                last.push(' ');
+                last.push_str(piece);
+            }
+            _ => words.push(piece.to_string()),
+        }
+        if piece.matches('`').count() % 2 == 1 {
+            in_code = !in_code;
+        }
+    }
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in words {
+        if !line.is_empty() && columns(&line) + 1 + columns(&word) > room {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(&word);
+    }
+    lines.push(line);
+    lines
+}
+
 /// The width to render prose for: the terminal's, or 100 columns when
 /// stdout is not a terminal (code is never wrapped either way).
 pub fn width() -> usize {
@@ -133,6 +171,21 @@ mod tests {
                 .lines()
                 .all(|l| l.trim_end().chars().count() <= 40 || l.contains(LONG))
         );
+    }
+
+    #[test]
+    fn hanging_lines_never_cut_a_code_span() {
+        let text = "Now by hand: `socklab relay --udp --loss 30% --seed 42 5301 127.0.0.1:5300`, then send.";
+        let lines = hang(text, 7, 40);
+        assert_eq!(
+            lines,
+            [
+                "Now by hand:",
+                "`socklab relay --udp --loss 30% --seed 42 5301 127.0.0.1:5300`,",
+                "then send."
+            ]
+        );
+        assert_eq!(hang("short", 0, 80), ["short"]);
     }
 
     #[test]

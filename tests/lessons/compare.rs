@@ -91,7 +91,7 @@ fn lesson_18_speed() {
 fn lesson_17_network_and_the_relay_by_hand() {
     let lab = compare_lesson(17, "network", "arrived", "450");
     lab.assert_stuck_at(4, "socklab relay --udp --loss 30% --seed 42");
-    let (_recv, port) = lab.server("recv", &[]);
+    let (mut recv, port) = lab.server("recv", &[]);
     let mut relay = lab.spawn(&[
         "relay",
         "--udp",
@@ -113,5 +113,7 @@ fn lesson_17_network_and_the_relay_by_hand() {
     s.close_stdin();
     s.finish();
     relay.wait_for_count("relay", 20);
+    // What the relay let through has reached the receiver.
+    recv.wait_for("datagram");
     assert_estimate_judged(&lab, "450", None);
 }

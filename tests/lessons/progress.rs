@@ -79,9 +79,10 @@ fn a_udp_lesson_draws_the_udp_flow() {
     let before = lab.run(&["lesson", "chart"]).stdout_text();
     assert!(before.contains("UDP: no connection"), "{before}");
     assert!(!before.contains("accept()"), "{before}");
-    let (a, port) = lab.server("recv", &[]);
+    let (mut a, port) = lab.server("recv", &[]);
     let sent = lab.run(&["send", "--wait", "0", "127.0.0.1", &port.to_string(), "hi"]);
     assert_eq!(sent.code(), 0, "{}", sent.stderr);
+    a.wait_for("datagram");
     drop(a);
     let after = lab.run(&["lesson", "chart"]).stdout_text();
     for lit in ["[x] recvfrom()", "[x] sendto()", "[x] bind()"] {
