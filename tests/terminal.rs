@@ -151,9 +151,14 @@ fn two_megabytes_of_zeros_leave_the_frame_narration_readable() {
     let text = f.stdout_text();
     let frames = text.lines().filter(|l| l.contains("raw frame #")).count();
     let zeros = text.matches("\\x00").count();
-    // Before: 8 MB of `\x00` on 67,000 lines. Now each read is one line.
+    // Before: 8 MB of `\x00` on 67,000 lines. Now each read is one line
+    // of stdout (about 16 `\x00`), beside the narration's previews (64 at
+    // most per event).
     assert!(frames >= 2, "{text}");
-    assert!(zeros < 20_000, "{zeros} escaped zeros for {frames} frames");
+    assert!(
+        zeros <= 150 * frames,
+        "{zeros} escaped zeros for {frames} frames"
+    );
     assert!(
         text.lines().count() < 40 * frames,
         "{} lines",

@@ -208,6 +208,13 @@ mod tests {
                 earlier.push(&s.name);
             }
             for q in &l.meta.questions {
+                // A prediction is compared with a measured number: "three"
+                // and "65,507" must be read as numbers, "no" as 0.
+                assert!(
+                    q.kind != QuestionKind::Predict || q.expects != Expects::Text,
+                    "{ctx}: prediction {} does not say how its answer is read (expects)",
+                    q.id
+                );
                 let asked = l
                     .meta
                     .steps

@@ -333,17 +333,30 @@ fn carried_notes(events: &[serde_json::Value], lesson: &Lesson) -> String {
         };
         // From the log file: escaped like everything it quotes.
         let cmd = crate::trace::escape::line(e["cmd"].as_str().unwrap_or("a command")).into_owned();
-        let under = match e["started_under"].as_str() {
-            Some(id) if id == lesson.id => "before this lesson's log was reset".to_string(),
-            Some(id) => match catalog::by_id(id) {
-                Some(l) => format!("while lesson {} was current", l.number),
-                None => "under another lesson".to_string(),
-            },
-            None => "before any lesson was current".to_string(),
+        let n = lesson.number;
+        let since =
+            format!("what it did since lesson {n} began is in this lesson's log, and counts");
+        let note = match e["started_under"].as_str() {
+            Some(id) if id == lesson.id => format!(
+                "(`socklab {cmd}` (pid {pid}) was started before this lesson's log was reset: what it had set up (a listening socket, connections) was carried into the fresh log, and counts.)"
+            ),
+            Some(id) => {
+                let under = catalog::by_id(id).map_or("another lesson".to_string(), |l| {
+                    format!("lesson {}", l.number)
+                });
+                format!(
+                    "(`socklab {cmd}` (pid {pid}) was started while {under} was current and kept running into this lesson: {since}.)"
+                )
+            }
+            None => format!(
+                "(`socklab {cmd}` (pid {pid}) was started before any lesson was current: {since}.)"
+            ),
         };
-        notes.push_str(&format!(
-            "\n(`socklab {cmd}` (pid {pid}) was started {under} and kept running into this lesson: what it did here counts for this lesson.)\n"
-        ));
+        notes.push('\n');
+        for line in render::hang(&note, 0, render::width()) {
+            notes.push_str(&line);
+            notes.push('\n');
+        }
     }
     notes
 }

@@ -11,8 +11,9 @@
 //!   to drive your terminal (see [`TerminalSafe`]);
 //! - each line received starts with a dim `<` gutter, so that a line the
 //!   peer sent never looks like one you typed;
-//! - one delivery (a read, a frame, a datagram) over [`FLOOD`] bytes is shown
-//!   as one line: its size, its first and last bytes. Two megabytes of zeros
+//! - one delivery (a read, a frame, a datagram) whose display takes more
+//!   than [`FLOOD`] bytes is shown as one line: its size, its first and last
+//!   bytes. Two megabytes of zeros
 //!   would otherwise print eight megabytes of `\x00` and bury the narration.
 //!   The first such line says how to get every byte: redirect stdout to a
 //!   file (`> FILE`), or `-x` for a hex dump on stderr.
@@ -25,8 +26,9 @@ use crate::trace::escape::{dangerous, grouped, write_char};
 use crate::trace::terminal::TerminalSafe;
 use crate::trace::wrap::columns;
 
-/// On a terminal, a delivery larger than this is summarised: about a
-/// screenful of text (4 KiB is 35 lines of 120 columns).
+/// On a terminal, a delivery whose display form is larger than this is
+/// summarised: about a screenful (4 KiB is 35 lines of 120 columns), and
+/// binary data is four columns a byte (`\x00`).
 pub const FLOOD: usize = 4096;
 
 /// Columns of a summary given to the first bytes, and to the last.
@@ -80,9 +82,10 @@ impl Output {
         }
     }
 
-    /// Shows one datagram: on a terminal it ends with a newline so that the
-    /// next one starts on a line of its own; in a pipe the bytes are exact.
-    pub fn write_datagram(&mut self, data: &[u8]) -> io::Result<()> {
+    /// Shows one whole message (a datagram, a frame): on a terminal it ends
+    /// its line, so that the next one starts on a line of its own; in a pipe
+    /// the bytes are exact.
+    pub fn write_whole(&mut self, data: &[u8]) -> io::Result<()> {
         self.write(data)?;
         if let Some(screen) = &mut self.terminal {
             self.scratch.clear();
@@ -126,11 +129,19 @@ impl Screen {
     }
 
     fn show(&mut self, data: &[u8], out: &mut Vec<u8>) {
+        // The display form counts: 3,000 zero bytes are 12,000 columns of
+        // `\x00`. Its escaping is at least as long as the data.
         if data.len() > FLOOD {
             return self.summary(data, out);
         }
         self.escaped.clear();
         self.filter.push(data, &mut self.escaped);
+        if self.escaped.len() > FLOOD {
+            // The summary stands for these bytes: what the filter held
+            // back of them (half a character) goes with it.
+            self.filter = TerminalSafe::new();
+            return self.summary(data, out);
+        }
         let escaped = std::mem::take(&mut self.escaped);
         self.mark(&escaped, out);
         self.escaped = escaped;
@@ -172,7 +183,7 @@ impl Screen {
         self.mark(line.as_bytes(), out);
         if !std::mem::replace(&mut self.summarised, true) {
             let note = format!(
-                "  (stdout is a terminal, so data over {} KiB per read is shown summarised like this; every byte: redirect stdout to a file, > FILE, or add -x for a hex dump)\n",
+                "  (on a terminal, reads over {} KiB are summarised; to see every byte: > FILE, or -x for a hex dump)\n",
                 FLOOD / 1024
             );
             out.extend_from_slice(note.as_bytes());
@@ -318,6 +329,17 @@ mod tests {
             text.lines().next().is_some_and(|l| l.ends_with("午午\"›")),
             "{text}"
         );
+    }
+
+    #[test]
+    fn what_escaping_would_blow_up_is_summarised_too() {
+        // 3,099 zero bytes: 12,396 columns of `\x00`, 103 lines.
+        let text = shown(&[&[0u8; 3099]], false);
+        assert!(text.starts_with("< ‹3,099 bytes: "), "{text}");
+        assert_eq!(text.lines().count(), 2, "{text}");
+        // Text of the same size is shown as it is.
+        let text = shown(&[&[b'x'; 3099]], false);
+        assert_eq!(text.len(), 2 + 3099);
     }
 
     #[test]
