@@ -244,7 +244,7 @@ fn check(state: &State, progress: &mut Progress, color: bool) -> anyhow::Result<
             }
         }
     }
-    text.push_str(&log_notes(&log, lesson.number));
+    text.push_str(&paragraphs(&log_notes(&log, lesson.number), width));
     text.push_str(&carried_notes(events, lesson));
     if verdict.passed() {
         for q in lesson
@@ -259,7 +259,8 @@ fn check(state: &State, progress: &mut Progress, color: bool) -> anyhow::Result<
                 .find(|e| e["step"] == "answer" && e["question"] == q.id.as_str())
                 .and_then(|e| e["value"].as_str());
             if let (Some(said), Some(truth)) = (said, &q.truth) {
-                text.push_str(&prediction_report(q, said, &verdict.fill(truth)));
+                let report = prediction_report(q, said, &verdict.fill(truth));
+                text.push_str(&paragraphs(&report, width));
             }
         }
         for reveal in lesson
@@ -268,7 +269,7 @@ fn check(state: &State, progress: &mut Progress, color: bool) -> anyhow::Result<
             .iter()
             .filter_map(|q| q.reveal.as_ref())
         {
-            text.push_str(&format!("\n{reveal}\n"));
+            text.push_str(&paragraphs(&format!("\n{reveal}\n"), width));
         }
         progress.done.insert(lesson.id.to_string());
         progress.attempts.remove(lesson.id);
@@ -296,6 +297,17 @@ fn check(state: &State, progress: &mut Progress, color: bool) -> anyhow::Result<
     }
 }
 
+/// Each line of `text` wrapped to `width` (see [`render::hang`]).
+fn paragraphs(text: &str, width: usize) -> String {
+    let mut out = String::new();
+    for line in text.split('\n') {
+        out.push_str(&render::hang(line, 0, width).join("\n"));
+        out.push('\n');
+    }
+    out.pop();
+    out
+}
+
 /// "You predicted 2 GB/s (1,907.3 MiB/s); the log shows 2023.7 MiB/s:
 /// within 10%...": the guess, as read, against the truth, judged by the
 /// kind of question.
@@ -312,7 +324,11 @@ fn prediction_report(q: &catalog::Question, said: &str, truth: &str) -> String {
         }
         _ => String::new(),
     };
-    let unit = unit.map(|u| format!(" {u}")).unwrap_or_default();
+    let unit = match answer::read(truth, q.expects, None) {
+        // The log writes 1 or 0.
+        Ok(answer::Reading::YesNo(yes)) => format!(" ({})", if yes { "yes" } else { "no" }),
+        _ => unit.map(|u| format!(" {u}")).unwrap_or_default(),
+    };
     // Both come from the session log, which may quote a peer.
     let said = crate::trace::escape::line(said);
     format!("\nYou predicted \"{said}\"{read_as}; the log shows \"{truth}\"{unit}: {verdict}.\n")

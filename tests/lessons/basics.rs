@@ -54,6 +54,8 @@ fn lesson_3_tcp_in_two_terminals() {
     lab.assert_stuck_at(3, &format!("A is waiting in accept(): nobody has connected yet. In terminal B run `socklab connect 127.0.0.1 {port}`"));
     let mut b = lab.spawn(&["connect", "127.0.0.1", &port.to_string()]);
     let accept = a.wait_for("accept");
+    // Two processes: B's connected event is its own, logged in its own time.
+    b.wait_for("connected");
     lab.assert_stuck_at(4, "Type a line in terminal B");
     b.write(b"hello\n");
     a.wait_for("read");

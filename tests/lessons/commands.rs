@@ -169,3 +169,44 @@ fn every_check_fails_on_an_empty_log() {
         assert!(f.stdout_text().contains("✗ 1."), "{}", f.stdout_text());
     }
 }
+
+#[test]
+fn no_inline_command_is_split_over_two_lines() {
+    // Prose keeps its source lines: a `socklab ...` span broken over two
+    // lines would be copied as two commands.
+    for lesson in catalog::all().expect("lessons") {
+        let mut block = false;
+        let mut open: Option<String> = None;
+        for line in lesson.body.lines() {
+            if line.starts_with("```") {
+                block = !block;
+                continue;
+            }
+            if block {
+                continue;
+            }
+            for (i, piece) in line.split('`').enumerate() {
+                if i == 0 {
+                    if let Some(span) = open.as_mut() {
+                        span.push(' ');
+                        span.push_str(piece);
+                        assert!(
+                            !span.contains("socklab "),
+                            "lesson {}: `{span}` is split over two lines",
+                            lesson.number
+                        );
+                    }
+                    continue;
+                }
+                open = match open.take() {
+                    Some(_) => None,
+                    None => Some(piece.to_string()),
+                };
+            }
+            // A span still open at the end of the line continues on the next.
+            if line.matches('`').count() % 2 == 0 {
+                open = None;
+            }
+        }
+    }
+}

@@ -102,10 +102,8 @@ impl Lab {
             "lesson {}: expected to be stuck at step {n}:\n{out}",
             self.lesson
         );
-        // Advice is wrapped to the width: read it as one text.
-        let words = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
         assert!(
-            words(&out).contains(&words(says)),
+            flat(&out).contains(&flat(says)),
             "lesson {}: advice should say {says:?}:\n{out}",
             self.lesson
         );
@@ -139,4 +137,9 @@ fn shell(lab: &Lab, line: &str) -> Finished {
         .env("PATH", path)
         .env("SOCKLAB_STATE_DIR", lab.dir.path());
     run(line, c)
+}
+
+/// Text as one line: the check wraps what it says to the width.
+pub fn flat(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
