@@ -113,23 +113,25 @@ fn lesson_5_answering_server_for_who_sent_fin_first() {
 #[test]
 fn lesson_6_three_lines_from_three_senders() {
     let lab = Lab::new(6);
-    let (_a, port) = lab.server("recv", &[]);
+    let (mut a, port) = lab.server("recv", &[]);
     lab.answer("datagrams", "3");
     for line in ["one", "two", "three"] {
         let sent = lab.run(&["send", "--wait", "0", "127.0.0.1", &port.to_string(), line]);
         assert_eq!(sent.code(), 0, "{}", sent.stderr);
     }
+    a.wait_for_count("datagram", 3);
     lab.assert_stuck_at(3, "each `socklab send` is a new socket");
 }
 
 #[test]
 fn lesson_6_sending_before_predicting() {
     let lab = Lab::new(6);
-    let (_a, port) = lab.server("recv", &[]);
+    let (mut a, port) = lab.server("recv", &[]);
     let mut burst = lab.spawn(&["send", "--wait", "0", "127.0.0.1", &port.to_string()]);
     burst.write(b"one\ntwo\nthree\n");
     burst.close_stdin();
     burst.finish();
+    a.wait_for_count("datagram", 3);
     lab.assert_stuck_at(2, "before you predicted");
 }
 
