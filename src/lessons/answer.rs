@@ -22,6 +22,8 @@ use std::fmt::Write as _;
 
 use serde::Deserialize;
 
+use crate::trace::escape::grouped;
+
 /// What kind of answer a question expects.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -252,24 +254,19 @@ pub fn digits(n: f64) -> String {
 /// A number as the report shows it: `65,507`, `2,023.7`, `0.25`.
 pub fn show(n: f64) -> String {
     let rounded = if n.abs() >= 100.0 || n.fract() == 0.0 {
-        format!("{n:.1}")
+        format!("{:.1}", n.abs())
     } else {
-        format!("{n:.2}")
+        format!("{:.2}", n.abs())
     };
     let rounded = rounded.trim_end_matches('0').trim_end_matches('.');
     let (whole, fraction) = rounded.split_once('.').unwrap_or((rounded, ""));
-    let (sign, digits) = whole.strip_prefix('-').map_or(("", whole), |d| ("-", d));
-    let mut out = sign.to_string();
-    for (i, d) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(d);
+    let sign = if n < 0.0 { "-" } else { "" };
+    // Beyond usize (no real prediction), the digits as they are.
+    let whole = whole.parse().map_or_else(|_| whole.to_string(), grouped);
+    match fraction {
+        "" => format!("{sign}{whole}"),
+        f => format!("{sign}{whole}.{f}"),
     }
-    if !fraction.is_empty() {
-        let _ = write!(out, ".{fraction}");
-    }
-    out
 }
 
 /// The verdict on a prediction against what the log shows.
