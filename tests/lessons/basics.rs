@@ -48,24 +48,13 @@ fn lesson_2_addresses_and_ports() {
 #[test]
 fn lesson_3_tcp_in_two_terminals() {
     let lab = Lab::new(3);
-    let (mut a, port) = lab.server("listen", &[]);
+    let (a, port) = lab.server("listen", &[]);
     // No client yet: the client may be any program, so the check waits at
     // A's accept(), and says what to run.
     lab.assert_stuck_at(3, &format!("A is waiting in accept(): nobody has connected yet. In terminal B run `socklab connect 127.0.0.1 {port}`"));
-    let mut b = lab.spawn(&["connect", "127.0.0.1", &port.to_string()]);
-    let accept = a.wait_for("accept");
-    // Two processes: B's connected event is its own, logged in its own time.
-    b.wait_for("connected");
-    lab.assert_stuck_at(4, "Type a line in terminal B");
-    b.write(b"hello\n");
-    a.wait_for("read");
-    a.write(b"hi B\n");
-    b.wait_for("read");
-    b.close_stdin();
-    a.wait_for("peer_closed");
-    a.close_stdin();
-    a.finish();
-    b.finish();
+    let accept = lab.conversation(a, port, || {
+        lab.assert_stuck_at(4, "Type a line in terminal B");
+    });
     lab.assert_stuck_at(9, "client_port");
     lab.answer("client_port", &port_of(&accept["peer"]));
     lab.assert_passes();
@@ -130,14 +119,8 @@ fn lesson_4_telnet() {
 #[test]
 fn lesson_5_closing() {
     let lab = Lab::new(5);
-    let (mut a, port) = lab.server("listen", &[]);
-    let mut b = lab.spawn(&["connect", "127.0.0.1", &port.to_string()]);
-    b.write(b"bye\n");
-    b.close_stdin();
-    a.wait_for("peer_closed");
-    a.close_stdin();
-    a.finish();
-    b.finish();
+    let (a, port) = lab.server("listen", &[]);
+    lab.line_then_fin(a, port, b"bye\n");
     lab.answer("first", "client");
     // Without the half-close experiment, the check stops there.
     lab.assert_stuck_at(8, "(sleep 2; echo world) | socklab listen 5288");

@@ -98,27 +98,7 @@ fn lesson_17_network_and_the_relay_by_hand() {
     let lab = compare_lesson(17, "network", "arrived", "450");
     lab.assert_stuck_at(4, "socklab relay --udp --loss 30% --seed 42");
     let (mut recv, port) = lab.server("recv", &[]);
-    let mut relay = lab.spawn(&[
-        "relay",
-        "--udp",
-        "--loss",
-        "30%",
-        "--seed",
-        "42",
-        "0",
-        &format!("127.0.0.1:{port}"),
-    ]);
-    let relay_port = relay.port();
-    let mut s = lab.spawn(&["send", "--wait", "0", "127.0.0.1", &relay_port.to_string()]);
-    s.write(
-        (1..=20)
-            .map(|i| format!("{i}\n"))
-            .collect::<String>()
-            .as_bytes(),
-    );
-    s.close_stdin();
-    s.finish();
-    relay.wait_for_count("relay", 20);
+    let _relay = lab.twenty_through_a_lossy_relay(port);
     // What the relay let through has reached the receiver.
     recv.wait_for("datagram");
     assert_estimate_judged(&lab, "450", None);

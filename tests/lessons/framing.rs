@@ -146,59 +146,18 @@ fn lesson_12_json_messages() {
         &["-k", "--proto", "json", "--json-framing", "length"],
     );
     wrong.close_stdin();
-    let mut b = lab.spawn(&[
-        "connect",
-        "--proto",
-        "json",
-        "--from",
-        "Vincent",
-        "--to",
-        "Eli",
-        "127.0.0.1",
-        &port.to_string(),
-    ]);
-    b.write("中午一起吃饭\n".as_bytes());
-    b.close_stdin();
-    b.finish();
+    lab.json_message(port, &[]);
     lab.assert_stuck_at(1, "both sides must use the same framing");
     let (mut a, port) = lab.server("listen", &["-k", "--proto", "json"]);
     a.close_stdin();
-    let mut b = lab.spawn(&[
-        "connect",
-        "--proto",
-        "json",
-        "--from",
-        "Vincent",
-        "--to",
-        "Eli",
-        "127.0.0.1",
-        &port.to_string(),
-    ]);
-    b.write("中午一起吃饭\n".as_bytes());
-    b.close_stdin();
-    b.finish();
+    lab.json_message(port, &[]);
     lab.assert_stuck_at(2, "--json-framing length");
     let (mut l, port) = lab.server(
         "listen",
         &["-k", "--proto", "json", "--json-framing", "length"],
     );
     l.close_stdin();
-    let mut b = lab.spawn(&[
-        "connect",
-        "--proto",
-        "json",
-        "--json-framing",
-        "length",
-        "--from",
-        "Vincent",
-        "--to",
-        "Eli",
-        "127.0.0.1",
-        &port.to_string(),
-    ]);
-    b.write("中午一起吃饭\n".as_bytes());
-    b.close_stdin();
-    b.finish();
+    lab.json_message(port, &["--json-framing", "length"]);
     lab.assert_stuck_at(3, "--chunk 1");
     let piped = shell(
         &lab,

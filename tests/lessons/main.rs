@@ -143,3 +143,84 @@ fn shell(lab: &Lab, line: &str) -> Finished {
 pub fn flat(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
+
+impl Lab {
+    /// A shell command line run on a pseudo-terminal (util-linux `script`),
+    /// with this lab's state directory.
+    pub fn on_a_terminal(&self, line: &str) -> Command {
+        require("script");
+        let mut c = Command::new("script");
+        c.args(["-q", "-e", "-c", line, "/dev/null"])
+            .env("SOCKLAB_STATE_DIR", self.dir.path());
+        c
+    }
+
+    /// B, a socklab client, says `line` to the listener `a` on `port` and
+    /// ends its input; both finish (B sends FIN first).
+    pub fn line_then_fin(&self, mut a: Proc, port: u16, line: &[u8]) {
+        let mut b = self.spawn(&["connect", "127.0.0.1", &port.to_string()]);
+        b.write(line);
+        b.close_stdin();
+        a.wait_for("peer_closed");
+        a.close_stdin();
+        a.finish();
+        b.finish();
+    }
+
+    /// Lesson 3's conversation with the listener `a` on `port`: B connects,
+    /// (`connected` runs), B says hello, A answers, B ends with FIN. Returns
+    /// A's accept event.
+    pub fn conversation(
+        &self,
+        mut a: Proc,
+        port: u16,
+        connected: impl FnOnce(),
+    ) -> serde_json::Value {
+        let mut b = self.spawn(&["connect", "127.0.0.1", &port.to_string()]);
+        let accept = a.wait_for("accept");
+        // Two processes: B's connected event is its own, logged in its own time.
+        b.wait_for("connected");
+        connected();
+        b.write(b"hello\n");
+        a.wait_for("read");
+        a.write(b"hi B\n");
+        b.wait_for("read");
+        b.close_stdin();
+        a.wait_for("peer_closed");
+        a.close_stdin();
+        a.finish();
+        b.finish();
+        accept
+    }
+
+    /// `socklab connect --proto json [FRAMING] --from Vincent --to Eli` to
+    /// `port`, sending 中午一起吃饭 and ending.
+    pub fn json_message(&self, port: u16, framing: &[&str]) {
+        let port = port.to_string();
+        let mut args = vec!["connect", "--proto", "json"];
+        args.extend_from_slice(framing);
+        args.extend(["--from", "Vincent", "--to", "Eli", "127.0.0.1", &port]);
+        let mut b = self.spawn(&args);
+        b.write("中午一起吃饭\n".as_bytes());
+        b.close_stdin();
+        b.finish();
+    }
+
+    /// `socklab relay --udp --loss 30% --seed 42` in front of `target`, and
+    /// `seq 1 20 | socklab send` through it; returns the relay once it has
+    /// decided the fate of all twenty.
+    pub fn twenty_through_a_lossy_relay(&self, target: u16) -> Proc {
+        let target = format!("127.0.0.1:{target}");
+        let mut relay = self.spawn(&[
+            "relay", "--udp", "--loss", "30%", "--seed", "42", "0", &target,
+        ]);
+        let relay_port = relay.port().to_string();
+        let mut s = self.spawn(&["send", "--wait", "0", "127.0.0.1", &relay_port]);
+        let lines: String = (1..=20).map(|i| format!("{i}\n")).collect();
+        s.write(lines.as_bytes());
+        s.close_stdin();
+        s.finish();
+        relay.wait_for_count("relay", 20);
+        relay
+    }
+}

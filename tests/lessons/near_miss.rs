@@ -98,14 +98,8 @@ fn lesson_5_ctrl_c_instead_of_ctrl_d() {
 #[test]
 fn lesson_5_answering_server_for_who_sent_fin_first() {
     let lab = Lab::new(5);
-    let (mut a, port) = lab.server("listen", &[]);
-    let mut b = lab.spawn(&["connect", "127.0.0.1", &port.to_string()]);
-    b.write(b"bye\n");
-    b.close_stdin();
-    a.wait_for("peer_closed");
-    a.close_stdin();
-    a.finish();
-    b.finish();
+    let (a, port) = lab.server("listen", &[]);
+    lab.line_then_fin(a, port, b"bye\n");
     lab.answer("first", "server");
     lab.assert_stuck_at(6, "shutdown(Write) first");
 }
@@ -213,20 +207,7 @@ fn lesson_12_a_newline_sender_against_a_length_listener() {
         &["-k", "--proto", "json", "--json-framing", "length"],
     );
     a.close_stdin();
-    let mut b = lab.spawn(&[
-        "connect",
-        "--proto",
-        "json",
-        "--from",
-        "Vincent",
-        "--to",
-        "Eli",
-        "127.0.0.1",
-        &port.to_string(),
-    ]);
-    b.write("中午一起吃饭\n".as_bytes());
-    b.close_stdin();
-    b.finish();
+    lab.json_message(port, &[]);
     a.wait_for("error");
     lab.assert_stuck_at(1, "both sides must use the same framing");
 }
@@ -252,27 +233,7 @@ fn lesson_14_running_another_experiment() {
 fn lesson_17_a_relay_with_nobody_behind_it() {
     let lab = super::compare::compare_lesson(17, "network", "arrived", "450");
     let nobody = util::free_udp_port();
-    let mut relay = lab.spawn(&[
-        "relay",
-        "--udp",
-        "--loss",
-        "30%",
-        "--seed",
-        "42",
-        "0",
-        &format!("127.0.0.1:{nobody}"),
-    ]);
-    let relay_port = relay.port();
-    let mut s = lab.spawn(&["send", "--wait", "0", "127.0.0.1", &relay_port.to_string()]);
-    s.write(
-        (1..=20)
-            .map(|i| format!("{i}\n"))
-            .collect::<String>()
-            .as_bytes(),
-    );
-    s.close_stdin();
-    s.finish();
-    relay.wait_for_count("relay", 20);
+    let mut relay = lab.twenty_through_a_lossy_relay(nobody);
     relay.wait_for("error");
     lab.assert_stuck_at(4, "nothing was receiving");
 }

@@ -8,19 +8,10 @@ const CHUNK_1: &str = "socklab frame encode --proto json --from Vincent --to Eli
 
 /// `socklab lesson 12` on a pseudo-terminal of `cols` columns.
 fn page_on_a_terminal(lab: &Lab, cols: u16) -> String {
-    require("script");
-    let mut c = Command::new("script");
-    c.args([
-        "-q",
-        "-e",
-        "-c",
-        &format!(
-            "stty cols {cols} rows 40; {} --color never lesson 12",
-            util::bin()
-        ),
-        "/dev/null",
-    ])
-    .env("SOCKLAB_STATE_DIR", lab.dir.path());
+    let c = lab.on_a_terminal(&format!(
+        "stty cols {cols} rows 40; {} --color never lesson 12",
+        util::bin()
+    ));
     let f = run("lesson 12 on a pty", c);
     assert_eq!(f.code(), 0, "{}", f.stderr);
     f.stdout_text().replace('\r', "")

@@ -176,16 +176,10 @@ fn reset_without_a_number_resets_only_the_current_lesson() {
 
 /// `socklab lesson reset ARGS` with stdin on a terminal, typing `typed`.
 fn reset_on_a_terminal(lab: &Lab, args: &str, typed: &[u8]) -> Finished {
-    require("script");
-    let mut c = Command::new("script");
-    c.args([
-        "-q",
-        "-e",
-        "-c",
-        &format!("{} --color never lesson reset {args}", util::bin()),
-        "/dev/null",
-    ])
-    .env("SOCKLAB_STATE_DIR", lab.dir.path());
+    let c = lab.on_a_terminal(&format!(
+        "{} --color never lesson reset {args}",
+        util::bin()
+    ));
     let mut p = Proc::spawn("lesson reset on a pty", c);
     p.wait_stdout(b"[y/N]");
     p.write(typed);
@@ -220,15 +214,10 @@ fn reset_all_in_a_script_needs_no_answer() {
     assert!(!lab.dir.path().join("progress.json").exists());
     // --yes skips the question on a terminal too.
     let lab = two_lessons_in();
-    let mut c = Command::new("script");
-    c.args([
-        "-q",
-        "-e",
-        "-c",
-        &format!("{} lesson reset --all --yes < /dev/tty", util::bin()),
-        "/dev/null",
-    ])
-    .env("SOCKLAB_STATE_DIR", lab.dir.path());
+    let c = lab.on_a_terminal(&format!(
+        "{} lesson reset --all --yes < /dev/tty",
+        util::bin()
+    ));
     let f = run("reset --all --yes on a pty", c);
     assert!(
         f.stdout_text().contains("Every lesson is reset"),

@@ -196,20 +196,10 @@ fn a_current_lesson_outside_the_state_directory_is_refused() {
 fn a_listener_left_running_from_the_last_lesson_counts_for_this_one() {
     // Lesson 2 ends with `socklab listen 5288`; lesson 3 starts with it.
     let lab = Lab::new(2);
-    let (mut a, port) = lab.server("listen", &[]);
+    let (a, port) = lab.server("listen", &[]);
     let lab = Lab { lesson: 3, ..lab };
     assert_eq!(lab.run(&["lesson", "3"]).code(), 0);
-    let mut b = lab.spawn(&["connect", "127.0.0.1", &port.to_string()]);
-    let accept = a.wait_for("accept");
-    b.write(b"hello\n");
-    a.wait_for("read");
-    a.write(b"hi B\n");
-    b.wait_for("read");
-    b.close_stdin();
-    a.wait_for("peer_closed");
-    a.close_stdin();
-    a.finish();
-    b.finish();
+    let accept = lab.conversation(a, port, || {});
     lab.answer("client_port", &port_of(&accept["peer"]));
     let f = lab.check();
     assert_eq!(f.code(), 0, "{}", f.stdout_text());

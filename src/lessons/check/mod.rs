@@ -285,21 +285,12 @@ impl Search<'_> {
         }
         let start = self.anchor(i, bindings).map_or(0, |a| a + 1);
         let matchers = step.matchers();
+        let Some(candidates) = self.candidates(step, &matchers, start, bindings) else {
+            return false;
+        };
         if step.absent {
-            for index in start..self.events.len() {
-                if self.budget == 0 {
-                    return false;
-                }
-                self.budget -= 1;
-                if ev_matches(
-                    step.who,
-                    &matchers,
-                    &self.events[index],
-                    bindings,
-                    self.events,
-                ) {
-                    return false;
-                }
+            if !candidates.is_empty() {
+                return false;
             }
             bindings.insert(step.name.clone(), Bound::Skipped);
             if self.run(i + 1, bindings) {
@@ -307,22 +298,6 @@ impl Search<'_> {
             }
             bindings.remove(&step.name);
             return false;
-        }
-        let mut candidates = Vec::new();
-        for index in start..self.events.len() {
-            if self.budget == 0 {
-                return false;
-            }
-            self.budget -= 1;
-            if ev_matches(
-                step.who,
-                &matchers,
-                &self.events[index],
-                bindings,
-                self.events,
-            ) {
-                candidates.push(index);
-            }
         }
         let choices: Vec<(usize, usize)> = match step.min_count {
             None => candidates.iter().map(|&i| (i, 1)).collect(),
@@ -354,6 +329,37 @@ impl Search<'_> {
             bindings.remove(&step.name);
         }
         false
+    }
+
+    /// The events from `start` on that `step` could match, in log order
+    /// (an absent step stops at the first); `None` when the budget ran out.
+    fn candidates(
+        &mut self,
+        step: &Step,
+        matchers: &[Matcher],
+        start: usize,
+        bindings: &HashMap<String, Bound>,
+    ) -> Option<Vec<usize>> {
+        let mut found = Vec::new();
+        for index in start..self.events.len() {
+            if self.budget == 0 {
+                return None;
+            }
+            self.budget -= 1;
+            if ev_matches(
+                step.who,
+                matchers,
+                &self.events[index],
+                bindings,
+                self.events,
+            ) {
+                found.push(index);
+                if step.absent {
+                    break;
+                }
+            }
+        }
+        Some(found)
     }
 
     /// The log index this step must come after.
