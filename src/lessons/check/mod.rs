@@ -41,7 +41,7 @@
 //! Condition operators (the start of a `where` value): `!= ` not equal,
 //! `< ` / `> ` numeric comparison, `~ ` contains, `one of: a, b` membership;
 //! anything else is equality. Answers (`learner` steps) are read the way
-//! people write them (see [`answer`](super::answer)): `65,507` is 65507,
+//! people write them (see [`answer`]): `65,507` is 65507,
 //! `three` is 3, and text compares trimmed and case-insensitively. The path
 //! suffix `.number` reads a field that way (`{answered.value.number}`).
 
