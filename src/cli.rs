@@ -151,10 +151,16 @@ pub enum LessonAction {
         #[arg(value_name = "ANSWER")]
         value: String,
     },
-    /// Forget lesson N's progress and session log, or every lesson's
+    /// Forget the current lesson's progress and session log (or lesson N's; --all: every lesson's)
     Reset {
-        #[arg(value_name = "N", value_parser = lesson_number, help = lesson_number_help("The lesson to forget", "; without N, every lesson"))]
+        #[arg(value_name = "N", value_parser = lesson_number, help = lesson_number_help("The lesson to forget", "; without N, the current lesson"))]
         number: Option<usize>,
+        /// Forget every lesson: all progress and every session log (asks first on a terminal)
+        #[arg(long, conflicts_with = "number")]
+        all: bool,
+        /// With --all: do not ask for confirmation
+        #[arg(short, long, requires = "all")]
+        yes: bool,
     },
 }
 

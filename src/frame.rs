@@ -57,7 +57,7 @@ fn decode(args: &FrameArgs, t: &mut Tracer) -> anyhow::Result<()> {
     let framing = Framing::from_args(&args.framing, role, "socklab")?
         .ok_or_else(|| UsageError::new("--proto is required"))?;
     let mut inbound = framing.inbound();
-    let mut out = Output::stdout()?;
+    let mut out = Output::stdout()?.unmarked();
     let pieces = plan(args, input.len());
     let note = format!(
         "{} bytes in {} piece(s), fed to the {} frame reader one by one",

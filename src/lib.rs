@@ -127,9 +127,9 @@ pub fn run(cli: Cli) -> u8 {
         Command::Demo(d) if d.kind == cli::DemoKind::Udp => Layout::Columns(demo::column_width()),
         _ => Layout::Lines,
     };
-    // While a lesson is current, its session log records this command too.
-    let lesson_log = state.active_log();
-    let mut tracer = match tracer_for(name, &cli.output, layout, lesson_log.as_deref()) {
+    // While a lesson is current, its session log records this command too
+    // (the log of whichever lesson is current when each event happens).
+    let mut tracer = match tracer_for(name, &cli.output, layout, Some(&state)) {
         Ok(t) => t,
         Err(e) => {
             let plain = OutputArgs {
@@ -255,12 +255,13 @@ pub fn use_color(when: ColorWhen, terminal: bool) -> bool {
     }
 }
 
-/// Builds the tracer the output flags ask for.
+/// Builds the tracer the output flags ask for; with `lessons`, a sink that
+/// records into the current lesson's session log.
 pub fn tracer_for(
     command: &'static str,
     out: &OutputArgs,
     layout: Layout,
-    lesson_log: Option<&std::path::Path>,
+    lessons: Option<&lessons::progress::State>,
 ) -> Result<Tracer, NetError> {
     colored::control::set_override(use_color(out.color, io::stderr().is_terminal()));
     let mut tracer = Tracer::new(command);
@@ -277,15 +278,10 @@ pub fn tracer_for(
         tracer.add(Box::new(sink));
     }
     // The lesson log was not asked for on this command line: if it cannot be
-    // opened, the command runs unrecorded rather than not at all.
-    if let Some(path) = lesson_log {
-        match LessonLog::open(path, detail) {
-            Ok(sink) => tracer.add(Box::new(sink)),
-            Err(e) => eprintln!(
-                "socklab: lesson logging is off: cannot open the session log {}: {e}",
-                path.display()
-            ),
-        }
+    // opened, the command runs unrecorded (with a warning) rather than not
+    // at all.
+    if let Some(state) = lessons {
+        tracer.add(Box::new(LessonLog::following(state.clone(), detail)));
     }
     if out.json {
         let sink =

@@ -506,3 +506,28 @@ fn keep_open_serves_hundreds_of_clients_at_once() {
     let out = server.kill().stdout_text();
     assert_eq!(out.lines().count(), CLIENTS, "every client's line arrived");
 }
+
+#[test]
+fn lines_typed_before_any_client_are_held_and_the_narration_says_so() {
+    let (mut server, port) = listener(&["-k"]);
+    server.write(b"early\n");
+    server.wait_until("a note that the input is held", |evs| {
+        evs.iter()
+            .any(|e| e["step"] == "note" && e["text"].as_str().is_some_and(|t| t.contains("held")))
+    });
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    let mut got = [0u8; 6];
+    s.set_read_timeout(Some(util::DEADLINE)).expect("timeout");
+    s.read_exact(&mut got).expect("the held line");
+    assert_eq!(&got, b"early\n");
+    // Said once, not for every line.
+    server.write(b"more\n");
+    let mut more = [0u8; 5];
+    s.read_exact(&mut more).expect("the next line");
+    let notes = server
+        .seen
+        .iter()
+        .filter(|e| e["text"].as_str().is_some_and(|t| t.contains("held")))
+        .count();
+    assert_eq!(notes, 1);
+}

@@ -162,8 +162,9 @@ fn a_hostile_json_message_is_shown_escaped_in_the_message_view() {
     let (p, port, _dir) = server_on_pty("listen --proto json --from me --to you", "listen");
     exchange(port, HOSTILE_JSON.as_bytes());
     let text = finished(p).stdout_text();
-    // The chat line on stdout (not the narration's `message ...` line).
-    let chat = "\\x1b]52;c;AAAA\\x07 → x\\u{202e}\\u{9b}\\u{200f}\\u{2028}\\u{200b}\\u{feff}\\x7f: \\x1b[2J";
+    // The chat line on stdout (not the narration's `message ...` line),
+    // behind the `<` that marks received data on a terminal.
+    let chat = "< \\x1b]52;c;AAAA\\x07 → x\\u{202e}\\u{9b}\\u{200f}\\u{2028}\\u{200b}\\u{feff}\\x7f: \\x1b[2J";
     assert!(text.lines().any(|l| l.starts_with(chat)), "{text}");
 }
 

@@ -163,7 +163,7 @@ pub fn run(t: &mut Tracer) -> anyhow::Result<()> {
     note(
         t,
         Side::Client,
-        "both sides closed: the client closed first, so its side of the connection now waits in TIME_WAIT",
+        "both sides closed: the client sent FIN first, so its side of the connection now waits in TIME_WAIT",
     );
     Ok(())
 }

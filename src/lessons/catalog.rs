@@ -8,6 +8,7 @@ use std::sync::OnceLock;
 
 use serde::Deserialize;
 
+use super::answer::Expects;
 use super::check::{Step, Who};
 
 include!(concat!(env!("OUT_DIR"), "/lessons.rs"));
@@ -22,6 +23,16 @@ pub struct Question {
     /// For predictions: what really happened, as a template over the check's
     /// matches, reported after the check ("you predicted 1; 3 arrived").
     pub truth: Option<String>,
+    /// How the answer is read (see [`answer`](super::answer)): words, a
+    /// number, an estimate, yes or no.
+    #[serde(default)]
+    pub expects: Expects,
+    /// The unit of a number (`bytes`, `MiB/s`), so that `64k` or `2 GB/s`
+    /// can be converted.
+    pub unit: Option<String>,
+    /// Shown once the check has passed: the explanation that, on the page,
+    /// would have given the answer away.
+    pub reveal: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
@@ -39,6 +50,9 @@ pub struct Meta {
     pub title: String,
     /// A side that may be another program (telnet, nc) instead of socklab.
     pub foreign: Option<Who>,
+    /// The call-flow chart to draw before anything is in the log.
+    #[serde(default)]
+    pub chart: super::chart::Flow,
     #[serde(default)]
     pub hints: Vec<String>,
     #[serde(default, rename = "question")]
@@ -152,12 +166,24 @@ mod tests {
                 let mut texts: Vec<&String> = s.conditions.values().collect();
                 texts.extend(s.any.iter().flat_map(|m| m.conditions.values()));
                 texts.push(&s.stuck);
+                texts.extend(&s.stuck_foreign);
                 for r in texts.iter().flat_map(|t| references(t)) {
                     assert!(
-                        earlier.contains(&r.as_str()),
+                        earlier.contains(&r.as_str()) || (s.absent && r == "miss"),
                         "{ctx}: step {} refers to {r}, not an earlier step",
                         s.name
                     );
+                }
+                for near in &s.near {
+                    let mut texts: Vec<&String> = near.conditions.values().collect();
+                    texts.push(&near.advice);
+                    for r in texts.iter().flat_map(|t| references(t)) {
+                        assert!(
+                            earlier.contains(&r.as_str()) || r == "miss",
+                            "{ctx}: a near miss of {} refers to {r}, not an earlier step",
+                            s.name
+                        );
+                    }
                 }
                 assert!(
                     s.any.is_empty() || (s.cmd.is_none() && s.step.is_none()),
@@ -182,6 +208,13 @@ mod tests {
                 earlier.push(&s.name);
             }
             for q in &l.meta.questions {
+                // A prediction is compared with a measured number: "three"
+                // and "65,507" must be read as numbers, "no" as 0.
+                assert!(
+                    q.kind != QuestionKind::Predict || q.expects != Expects::Text,
+                    "{ctx}: prediction {} does not say how its answer is read (expects)",
+                    q.id
+                );
                 let asked = l
                     .meta
                     .steps

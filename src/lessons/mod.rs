@@ -6,30 +6,32 @@
 //! - [`check`]: the pattern engine that matches a check against events;
 //! - [`progress`]: the state directory and the progress file;
 //! - [`log`]: the session logs, bounded when written and when read;
-//! - [`render`] and [`chart`]: what the learner sees.
+//! - [`render`] and [`chart`]: what the learner sees; [`report`]: what a
+//!   check says;
+//! - [`reset`]: forgetting one lesson, or (asking first) all of them.
 //!
 //! While a lesson is current, every socklab command appends its events to that
 //! lesson's session log (see `lib.rs`), so the learner never has to remember a
 //! flag: they run the commands the lesson shows, then `socklab lesson check`.
 
+pub mod answer;
 pub mod catalog;
 pub mod chart;
 pub mod check;
 pub mod log;
 pub mod progress;
 pub mod render;
+pub mod report;
+pub mod reset;
 
 use std::io::{self, Write};
 
 use anyhow::{Context, bail};
 use colored::Colorize;
 
-use crate::Silent;
 use crate::cli::{LessonAction, LessonArgs};
 use crate::trace::{Event, Level, Side, Tracer};
 use catalog::{Lesson, QuestionKind};
-use check::Outcome;
-use log::reader::Log;
 use log::writer::LessonLog;
 use progress::{Progress, State};
 
@@ -37,7 +39,7 @@ use progress::{Progress, State};
 const OFFER_HINT_AFTER: usize = 2;
 
 /// Writes to stdout; a reader that went away (`| head`) is not an error.
-fn out(text: &str) -> anyhow::Result<()> {
+pub(crate) fn out(text: &str) -> anyhow::Result<()> {
     match io::stdout().lock().write_all(text.as_bytes()) {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
         other => other.context("cannot write to stdout"),
@@ -109,8 +111,8 @@ pub fn list(state: &State, color: bool) -> anyhow::Result<()> {
 pub fn run(args: &LessonArgs, state: &State, color: bool) -> anyhow::Result<()> {
     // Resetting everything is the way out of a damaged progress file, so it
     // must not need to read it.
-    if let Some(LessonAction::Reset { number: None }) = args.action {
-        return reset(state, &mut Progress::default(), None);
+    if let Some(LessonAction::Reset { all: true, yes, .. }) = args.action {
+        return reset::all(state, yes);
     }
     let mut progress = state.load()?;
     match (&args.action, args.number) {
@@ -131,7 +133,7 @@ pub fn run(args: &LessonArgs, state: &State, color: bool) -> anyhow::Result<()> 
                 "Every lesson is done. `socklab lessons` lists them; `socklab lesson N` revisits one.\n",
             ),
         },
-        (Some(LessonAction::Check), _) => check(state, &mut progress, color),
+        (Some(LessonAction::Check), _) => report::check(state, &mut progress, color),
         (Some(LessonAction::Hint), _) => hint(state, &mut progress),
         (Some(LessonAction::Chart), _) => {
             let lesson = current(&progress)?;
@@ -140,13 +142,23 @@ pub fn run(args: &LessonArgs, state: &State, color: bool) -> anyhow::Result<()> 
                 "Lesson {} · {}\n\n{}",
                 lesson.number,
                 lesson.meta.title,
-                chart::draw(&log.events, color)
+                chart::draw(&log.events, lesson.meta.chart, color)
             ))
         }
         (Some(LessonAction::Answer { question, value }), _) => {
             answer(state, &progress, question, value)
         }
-        (Some(LessonAction::Reset { number }), _) => reset(state, &mut progress, *number),
+        (Some(LessonAction::Reset { number, .. }), _) => {
+            let lesson = match number {
+                Some(n) => catalog::by_number(*n).map_err(crate::UsageError::new)?,
+                None => current(&progress).map_err(|_| {
+                    crate::UsageError::new(
+                        "no lesson is current: `socklab lesson reset N` resets lesson N, `socklab lesson reset --all` every lesson",
+                    )
+                })?,
+            };
+            reset::one(state, &mut progress, lesson)
+        }
     }
 }
 
@@ -167,134 +179,6 @@ fn start(
         log.display()
     ));
     out(&text)
-}
-
-fn check(state: &State, progress: &mut Progress, color: bool) -> anyhow::Result<()> {
-    let lesson = current(progress)?;
-    let needed = check::steps_needed(&lesson.meta.steps);
-    let log = state.read_log(lesson.id, |step| {
-        needed.as_ref().is_none_or(|n| n.contains(step))
-    })?;
-    let events = &log.events;
-    let verdict = check::evaluate(&lesson.meta.steps, lesson.meta.foreign, events);
-    let paint = |s: &str, f: fn(&str) -> colored::ColoredString| {
-        if color {
-            f(s).to_string()
-        } else {
-            s.to_string()
-        }
-    };
-    let mut text = format!(
-        "Checking lesson {} · {}\n\n",
-        lesson.number, lesson.meta.title
-    );
-    for (i, (step, outcome)) in lesson.meta.steps.iter().zip(&verdict.outcomes).enumerate() {
-        let n = i + 1;
-        match outcome {
-            Outcome::Passed => text.push_str(&format!(
-                "  {} {n}. {}\n",
-                paint("✓", |s| s.green()),
-                step.says
-            )),
-            Outcome::Skipped => text.push_str(&format!(
-                "  – {n}. {} (not checked: that side was not socklab)\n",
-                step.says
-            )),
-            Outcome::Failed(advice) => {
-                text.push_str(&format!(
-                    "  {} {n}. {}\n",
-                    paint("✗", |s| s.red()),
-                    step.says
-                ));
-                text.push_str(&format!("       {}\n", paint(advice, |s| s.yellow())));
-            }
-            Outcome::NotReached => {
-                text.push_str(&format!("  · {n}. {}\n", paint(&step.says, |s| s.dimmed())))
-            }
-        }
-    }
-    text.push_str(&log_notes(&log, lesson.number));
-    if verdict.passed() {
-        for q in lesson
-            .meta
-            .questions
-            .iter()
-            .filter(|q| q.kind == QuestionKind::Predict)
-        {
-            let said = events
-                .iter()
-                .rev()
-                .find(|e| e["step"] == "answer" && e["question"] == q.id.as_str())
-                .and_then(|e| e["value"].as_str());
-            if let (Some(said), Some(truth)) = (said, &q.truth) {
-                let truth = verdict.fill(truth);
-                let verdict_word = if said.trim().eq_ignore_ascii_case(truth.trim()) {
-                    "right"
-                } else {
-                    "worth a second look"
-                };
-                // Both come from the session log, which may quote a peer.
-                let said = crate::trace::escape::line(said);
-                text.push_str(&format!(
-                    "\nYou predicted \"{said}\"; the log shows \"{truth}\": {verdict_word}.\n"
-                ));
-            }
-        }
-        progress.done.insert(lesson.id.to_string());
-        progress.attempts.remove(lesson.id);
-        state.save(progress)?;
-        text.push_str(&format!(
-            "\n{} Lesson {} done.",
-            paint("✓", |s| s.green()),
-            lesson.number
-        ));
-        text.push_str(match next_undone(progress)? {
-            Some(_) => " Next: `socklab lesson next`.\n",
-            None => " That was the last lesson: well done.\n",
-        });
-        out(&text)
-    } else {
-        let attempts = progress.attempts.entry(lesson.id.to_string()).or_insert(0);
-        *attempts += 1;
-        if *attempts >= OFFER_HINT_AFTER && !lesson.meta.hints.is_empty() {
-            text.push_str("\nStuck? `socklab lesson hint` shows a hint.\n");
-        }
-        state.save(progress)?;
-        text.push_str("\nNot yet: do the step marked ✗, then run `socklab lesson check` again.\n");
-        out(&text)?;
-        Err(Silent(1).into())
-    }
-}
-
-/// What the learner should know about the log itself: lines skipped,
-/// events counted rather than recorded, a log that reached its cap.
-fn log_notes(log: &Log, number: usize) -> String {
-    let mut notes = String::new();
-    if log.skipped > 0 {
-        notes.push_str(&format!(
-            "\n({} unreadable line(s) in the session log were skipped: not socklab events, or damaged.)\n",
-            log.skipped
-        ));
-    }
-    if log.summarised > 0 {
-        notes.push_str(&format!(
-            "\n(To keep the session log small, {} reads, writes, frames and the like past the first {} of each connection were counted, not recorded one by one.)\n",
-            log.summarised,
-            log::KEEP
-        ));
-    }
-    if log.full {
-        notes.push_str(&format!(
-            "\n(The session log is full: socklab stopped recording at {} MiB, so what you did after that is not in it. `socklab lesson reset {number}` starts a fresh log.)\n",
-            log::CAP >> 20
-        ));
-    } else if log.cut {
-        notes.push_str(&format!(
-            "\n(The session log is larger than socklab ever writes; only its first {} MiB were read. `socklab lesson reset {number}` starts a fresh log.)\n",
-            log::READ_LIMIT >> 20
-        ));
-    }
-    notes
 }
 
 fn hint(state: &State, progress: &mut Progress) -> anyhow::Result<()> {
@@ -342,6 +226,12 @@ fn answer(state: &State, progress: &Progress, question: &str, value: &str) -> an
         })
         .into());
     };
+    let reading = answer::read(value, q.expects, q.unit.as_deref()).map_err(|why| {
+        crate::UsageError::new(format!(
+            "lesson {}, question {question}: {why}",
+            lesson.number
+        ))
+    })?;
     let log = state.prepare_log(lesson.id)?;
     if log::writer::is_full(&log) {
         bail!(
@@ -359,37 +249,22 @@ fn answer(state: &State, progress: &Progress, question: &str, value: &str) -> an
         QuestionKind::Predict => "Now run the experiment and see.",
         QuestionKind::Observe => "`socklab lesson check` will compare it with the log.",
     };
+    let read_as = match reading {
+        answer::Reading::Number(n) if answer::digits(n) != value.trim() => format!(
+            " (read as {}{})",
+            answer::show(n),
+            q.unit
+                .as_deref()
+                .map(|u| format!(" {u}"))
+                .unwrap_or_default()
+        ),
+        answer::Reading::YesNo(yes) => format!(" (read as {})", if yes { "yes" } else { "no" }),
+        _ => String::new(),
+    };
+    // Shown as typed (escaped for the terminal), not as a Rust string:
+    // `\r\n` stays `\r\n`.
+    let shown = crate::trace::escape::line(value);
     out(&format!(
-        "Recorded your answer to {question:?}: {value:?}. {then}\n"
+        "Recorded your answer to `{question}`: \"{shown}\"{read_as}. {then}\n"
     ))
-}
-
-fn reset(state: &State, progress: &mut Progress, number: Option<usize>) -> anyhow::Result<()> {
-    match number {
-        Some(n) => {
-            let lesson = catalog::by_number(n).map_err(crate::UsageError::new)?;
-            progress.done.remove(lesson.id);
-            progress.hints.remove(lesson.id);
-            progress.attempts.remove(lesson.id);
-            state.clear_log(lesson.id)?;
-            state.save(progress)?;
-            out(&format!(
-                "Lesson {n} is reset: not done, no hints seen, an empty session log.\n"
-            ))
-        }
-        None => {
-            for lesson in lessons()? {
-                state.clear_log(lesson.id)?;
-            }
-            match std::fs::remove_file(state.progress_path()) {
-                Err(e) if e.kind() != io::ErrorKind::NotFound => {
-                    return Err(e).with_context(|| {
-                        format!("cannot remove {}", state.progress_path().display())
-                    });
-                }
-                _ => {}
-            }
-            out("Every lesson is reset. `socklab lesson next` starts from the beginning.\n")
-        }
-    }
 }

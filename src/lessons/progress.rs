@@ -86,7 +86,7 @@ impl State {
             Err(e) => return Err(self.failed("read the lesson progress file", &path, e)),
         }
         let way_out = format!(
-            "run `socklab lesson reset` to start the lessons afresh, or move {} away",
+            "run `socklab lesson reset --all` to start the lessons afresh, or move {} away",
             path.display()
         );
         if bytes.len() as u64 > MAX_PROGRESS {
@@ -134,25 +134,35 @@ impl State {
     /// commands append their events to it. A damaged progress file turns
     /// logging off with a warning rather than stopping the command.
     pub fn active_log(&self) -> Option<PathBuf> {
-        let current = match self.load() {
-            Ok(p) => p.current?,
-            Err(e) => {
-                // The error may quote the damaged file.
-                let e = crate::trace::escape::line(&format!("{e:#}")).into_owned();
-                eprintln!("socklab: lesson logging is off: {e}");
-                return None;
-            }
-        };
-        // The file is named after the compiled-in lesson, never after what
-        // the progress file says.
-        match catalog::by_id(&current) {
-            Some(lesson) => Some(self.log_path(lesson.id)),
-            None => {
-                eprintln!(
-                    "socklab: lesson logging is off: the current lesson {current:?} is not one of this socklab's lessons (`socklab lessons` lists them)"
-                );
+        match self.current_lesson() {
+            Ok(lesson) => lesson.map(|id| self.log_path(id)),
+            Err(warning) => {
+                eprintln!("socklab: {warning}");
                 None
             }
+        }
+    }
+
+    /// The id of the current lesson, as compiled in (never what the
+    /// progress file says: a session log is named after it). `Err` is the
+    /// warning to show when the progress file cannot say.
+    pub fn current_lesson(&self) -> Result<Option<&'static str>, String> {
+        let current = match self.load() {
+            Ok(p) => p.current,
+            // The error may quote the damaged file.
+            Err(e) => {
+                let e = crate::trace::escape::line(&format!("{e:#}")).into_owned();
+                return Err(format!("lesson logging is off: {e}"));
+            }
+        };
+        let Some(current) = current else {
+            return Ok(None);
+        };
+        match catalog::by_id(&current) {
+            Some(lesson) => Ok(Some(lesson.id)),
+            None => Err(format!(
+                "lesson logging is off: the current lesson {current:?} is not one of this socklab's lessons (`socklab lessons` lists them)"
+            )),
         }
     }
 

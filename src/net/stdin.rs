@@ -89,6 +89,11 @@ impl StdinPump {
     }
 
     /// The next chunk, if one is waiting. Never blocks.
+    /// Whether what is waiting is data (not the end of input).
+    pub fn next_is_data(&mut self) -> bool {
+        self.has_next() && matches!(self.peeked, Some(Input::Data(_)))
+    }
+
     pub fn try_next(&mut self) -> Option<Input> {
         self.peeked.take().or_else(|| self.receive())
     }

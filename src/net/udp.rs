@@ -168,7 +168,7 @@ fn show(
             Err(InboundError::Output(e)) => Err(e),
             _ => Ok(()),
         },
-        None => out.write_datagram(data),
+        None => out.write_whole(data),
     }
 }
 

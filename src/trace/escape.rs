@@ -110,16 +110,21 @@ pub fn more(bytes: usize) -> String {
     if bytes == 0 {
         return String::new();
     }
-    let digits = bytes.to_string();
-    let mut grouped = String::new();
+    let unit = if bytes == 1 { "byte" } else { "bytes" };
+    format!("… {} more {unit}", grouped(bytes))
+}
+
+/// A count with thousands separators: `1,048,000`.
+pub fn grouped(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
     for (i, d) in digits.chars().enumerate() {
         if i > 0 && (digits.len() - i) % 3 == 0 {
-            grouped.push(',');
+            out.push(',');
         }
-        grouped.push(d);
+        out.push(d);
     }
-    let unit = if bytes == 1 { "byte" } else { "bytes" };
-    format!("… {grouped} more {unit}")
+    out
 }
 
 /// A quoted, escaped, one-line preview of some bytes: `"hello\r\n"`, with at

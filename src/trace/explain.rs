@@ -77,7 +77,7 @@ pub fn why(event: &Event) -> Option<&'static str> {
             "shutdown(Write) sends FIN: \"I am done sending\", while we can still read the peer's reply (a half-close)"
         }
         Event::Close { .. } => {
-            "close() releases the descriptor; if we had not sent FIN yet the kernel sends it now. The side that closes first waits in TIME_WAIT"
+            "close() releases the descriptor; if we had not sent FIN yet the kernel sends it now. The side that sends FIN first waits in TIME_WAIT (about a minute)"
         }
         Event::Datagram { .. } => {
             "UDP keeps message boundaries: one send() is one datagram is one recv(), from whoever sent it; there is no connection"
@@ -355,6 +355,19 @@ mod tests {
             explain(Action::Resolve, "nosuch.invalid", &lookup).kind,
             "resolve_failed"
         );
+    }
+
+    #[test]
+    fn time_wait_is_for_the_side_that_sends_fin_first() {
+        // Not "closes first": the demo's server calls close() first, after
+        // the client's FIN, and it is the client that waits in TIME_WAIT.
+        let close = why(&Event::Close {
+            sent: 0,
+            received: 0,
+        })
+        .expect("a why for close()");
+        assert!(close.contains("sends FIN first"), "{close}");
+        assert!(!close.contains("closes first"), "{close}");
     }
 
     #[test]

@@ -165,6 +165,13 @@ impl Proc {
         self.child.id()
     }
 
+    /// Takes every event that has arrived so far, without waiting.
+    pub fn drain(&mut self) {
+        while let Ok(v) = self.events.try_recv() {
+            self.seen.push(v);
+        }
+    }
+
     /// Waits until `pred` holds for the events seen so far; returns the
     /// index of the first event at which it held.
     pub fn wait_until(&mut self, what: &str, pred: impl Fn(&[Value]) -> bool) {

@@ -1,8 +1,13 @@
 //! A lesson's session log: `sessions/<lesson>.jsonl` in the state directory.
 //!
 //! While a lesson is current, every socklab command appends its events here,
-//! and `socklab lesson check` reads them back. Both ends are bounded, whatever
-//! the learner sends through a socket:
+//! and `socklab lesson check` reads them back. An event belongs to the lesson
+//! that is current when it happens, not when its command started: a command
+//! that is still running when the learner moves on (a listener left open at
+//! the end of a lesson) switches to the new lesson's log, and writes there
+//! again the steps it still stands on, marked as carried over
+//! ([`follow`]). Both ends are bounded, whatever the learner sends through a
+//! socket:
 //!
 //! - what is recorded ([`writer`]): every step (socket, bind, accept, close,
 //!   errors, answers...), but of the bulk events (read, write, frame,
@@ -28,6 +33,7 @@
 //! `sessions` directory itself may be a link, for a learner who keeps the
 //! state on another disk: the state directory is theirs to arrange.
 
+pub mod follow;
 pub mod reader;
 pub mod writer;
 

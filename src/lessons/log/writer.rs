@@ -12,6 +12,10 @@
 //! replaced by a single `log_full` event (unless another process already
 //! wrote one), and nothing more is appended. A write error is reported once,
 //! on stderr in plain words; the command itself carries on.
+//!
+//! A command's sink follows the current lesson ([`follow`](super::follow)):
+//! when another lesson becomes current, the counts so far go to the old log,
+//! and the new one gets this process's standing steps, then what follows.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -21,7 +25,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 
+use super::follow::{Change, Follow};
 use super::{CAP, KEEP, MAX_LINE, open_for_appending};
+use crate::lessons::progress::State;
 use crate::trace::json::{SCHEMA_VERSION, to_line};
 use crate::trace::{Event, Level, Record, Side, Sink};
 
@@ -104,12 +110,16 @@ struct Origin {
 
 pub struct LessonLog {
     path: PathBuf,
-    file: File,
+    /// None while no lesson is current (a following sink).
+    file: Option<File>,
     level: Level,
     cap: u64,
     streams: HashMap<(Side, Option<u64>), Stream>,
-    /// Full, or failed: nothing more is written.
+    /// Full, or failed: nothing more is written to this file.
     stopped: bool,
+    /// Which lesson's log to write, for a command's sink; None for a sink
+    /// opened on one log (an answer, a usage error).
+    follow: Option<Follow>,
 }
 
 impl LessonLog {
@@ -125,12 +135,110 @@ impl LessonLog {
         }
         Ok(LessonLog {
             path: path.to_path_buf(),
-            file: open_for_appending(path)?,
+            file: Some(open_for_appending(path)?),
             level,
             cap,
             streams: HashMap::new(),
             stopped: false,
+            follow: None,
         })
+    }
+
+    /// A command's sink: it writes the log of whichever lesson is current
+    /// when each event happens (none while no lesson is). Never fails: a
+    /// log that cannot be opened is a warning, and the command carries on.
+    pub fn following(state: State, level: Level) -> LessonLog {
+        let mut log = LessonLog {
+            path: PathBuf::new(),
+            file: None,
+            level,
+            cap: CAP,
+            streams: HashMap::new(),
+            stopped: false,
+            follow: Some(Follow::start(state)),
+        };
+        log.open_current();
+        log
+    }
+
+    /// Opens the current lesson's log, if one is current.
+    fn open_current(&mut self) -> bool {
+        let Some(follow) = self.follow.as_mut() else {
+            return false;
+        };
+        let Some(path) = follow.path() else {
+            return false;
+        };
+        let opened = path
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| open_for_appending(&path));
+        match opened {
+            Ok(file) => {
+                self.file = Some(file);
+                self.path = path;
+                true
+            }
+            Err(e) => {
+                follow.warn(&format!(
+                    "lesson logging is off: cannot open the session log {}: {e}",
+                    path.display()
+                ));
+                false
+            }
+        }
+    }
+
+    /// Before recording `rec`: follows a change of lesson (or of the log
+    /// under it), then notes what `rec` sets up.
+    fn follow(&mut self, rec: &Record) {
+        let Some(follow) = self.follow.as_mut() else {
+            return;
+        };
+        let change = follow.look(!is_bulk(rec.event));
+        let switch = match change {
+            Some(Change::Lesson(_)) => true,
+            Some(Change::Recheck) => !self.still_the_log(),
+            None => false,
+        };
+        if switch {
+            self.switch();
+        }
+        if let Some(follow) = self.follow.as_mut()
+            && let Err(e) = follow.standing.note(rec)
+        {
+            follow.warn(&format!("lesson logging: {e}"));
+        }
+    }
+
+    /// Whether the open file is still the one at the log's path (a reset
+    /// removes it; a new one may have been made since).
+    fn still_the_log(&self) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        let (Some(file), Ok(there)) = (&self.file, std::fs::symlink_metadata(&self.path)) else {
+            return false;
+        };
+        file.metadata()
+            .is_ok_and(|m| m.dev() == there.dev() && m.ino() == there.ino())
+    }
+
+    /// Leaves the log written so far (with its counts) for the current
+    /// lesson's, which gets the standing steps first.
+    fn switch(&mut self) {
+        self.summarise_all(None);
+        self.streams.clear();
+        self.file = None;
+        self.stopped = false;
+        if !self.open_current() {
+            return;
+        }
+        let carried = match &self.follow {
+            Some(f) => f.standing.carried(f.started_under()),
+            None => return,
+        };
+        for line in carried {
+            self.append(line);
+        }
     }
 
     /// Writes the counts of one stream, if anything was counted since the
@@ -166,15 +274,22 @@ impl LessonLog {
         if self.stopped {
             return;
         }
+        let Some(file) = self.file.as_mut() else {
+            return;
+        };
         line.push(b'\n');
-        let result = self.file.metadata().and_then(|m| {
-            if m.len() + line.len() as u64 > self.cap {
+        let cap = self.cap;
+        let full = file
+            .metadata()
+            .map(|m| (m.len() + line.len() as u64 > cap, m.len()));
+        let result = match full {
+            Ok((true, size)) => {
                 self.stopped = true;
-                self.mark_full(m.len())
-            } else {
-                self.file.write_all(&line)
+                self.mark_full(size)
             }
-        });
+            Ok((false, _)) => file.write_all(&line),
+            Err(e) => Err(e),
+        };
         if let Err(e) = result {
             self.stopped = true;
             eprintln!(
@@ -208,7 +323,10 @@ impl LessonLog {
         });
         let mut line = own_line(&origin, None, "log_full", fields);
         line.push(b'\n');
-        self.file.write_all(&line)
+        match self.file.as_mut() {
+            Some(file) => file.write_all(&line),
+            None => Ok(()),
+        }
     }
 }
 
@@ -218,7 +336,8 @@ impl Sink for LessonLog {
     }
 
     fn record(&mut self, rec: &Record) -> io::Result<()> {
-        if self.stopped {
+        self.follow(rec);
+        if self.stopped || self.file.is_none() {
             return Ok(());
         }
         let key = (rec.side, rec.conn);

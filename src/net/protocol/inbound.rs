@@ -250,14 +250,12 @@ impl Inbound {
             );
         }
         // On a terminal a message reads as a chat line; a script gets the data.
-        let mut shown = match &message {
+        let shown = match &message {
             Some(m) if out.is_terminal() => format!("{}\n", m.line()).into_bytes(),
             _ => frame.output(),
         };
-        if out.is_terminal() && !shown.is_empty() && !shown.ends_with(b"\n") {
-            shown.push(b'\n');
-        }
-        out.write(&shown).map_err(InboundError::Output)?;
+        // On a terminal a frame ends its line (in a pipe, the bytes as cut).
+        out.write_whole(&shown).map_err(InboundError::Output)?;
         if let Content::Http(response) = &frame.content
             && response.is_response()
             && response.wants_close()

@@ -15,6 +15,9 @@
 //! - a client alone is never behind anyone: a slow reader just slows the
 //!   pipe, as without `-k`.
 //!
+//! A listener with no client holds what is typed until one connects, and
+//! says so once (a person typing into `listen -k` sees no other sign).
+//!
 //! While a chunk waits for room, nothing here runs on the loop's turns: the
 //! wait ends when a queue drains or a client arrives ([`Session::on_ready`],
 //! [`Session::add`]), so a blocked stdin costs O(1) per event, not O(n).
@@ -47,6 +50,9 @@ impl Session<'_> {
             // no room: leave the input where it is.
             let emptiest = self.open().map(Conn::queued).min();
             if emptiest.is_none_or(|q| q >= HIGH_WATER) {
+                if emptiest.is_none() {
+                    self.note_held_input();
+                }
                 self.stdin_blocked = true;
                 return Ok(());
             }
@@ -86,6 +92,19 @@ impl Session<'_> {
             for token in tokens {
                 self.on_ready(token, false, true)?;
             }
+        }
+    }
+
+    /// A listener with no client holds what is typed until one connects:
+    /// said once, so that the person typing knows where their lines went.
+    fn note_held_input(&mut self) {
+        if self.listener.is_none() || self.held_noted {
+            return;
+        }
+        if self.stdin.as_mut().is_some_and(|s| s.next_is_data()) {
+            self.held_noted = true;
+            let text = "no client is connected: what you type is held, and sent to the next client that connects";
+            self.tracer.emit(self.side, None, Event::Note { text });
         }
     }
 

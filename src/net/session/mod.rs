@@ -122,6 +122,8 @@ pub struct Session<'t> {
     /// A chunk of stdin waits and no client has room for it: nothing to do
     /// until a queue drains or a client arrives.
     stdin_blocked: bool,
+    /// Typed input was held for want of a client, and the narration said so.
+    held_noted: bool,
     input_ended: bool,
     stdin_is_terminal: bool,
     stdout: Output,
@@ -166,6 +168,7 @@ impl<'t> Session<'t> {
             descriptor_limit: None,
             stdin,
             stdin_blocked: false,
+            held_noted: false,
             input_ended: false,
             stdin_is_terminal: io::stdin().is_terminal(),
             stdout: Output::stdout()?,
