@@ -75,7 +75,7 @@ impl JsonSession {
                 cx.send(error(
                     "?",
                     "bad-request",
-                    "every object needs a \"type\" (login, roster, add, accept, deny, remove, presence, who, history, message, ping, logout), or a \"body\" for a message",
+                    "every object needs a \"type\" (login, roster, add, accept, deny, remove, presence, who, history, upload, message, ping, logout), or a \"body\" for a message",
                 ));
                 return;
             }
@@ -195,7 +195,7 @@ impl JsonSession {
         match kind {
             "message" => {
                 let to = contact("to")?;
-                let m = Message {
+                let mut m = Message {
                     from: me.clone(),
                     to,
                     kind: match text_field(v, "kind") {
@@ -216,6 +216,9 @@ impl JsonSession {
                         "modify",
                         "a message needs a \"body\"",
                     ));
+                }
+                if let Some(url) = text_field(v, "url") {
+                    m.extra.push(crate::chat::files::oob(url));
                 }
                 cx.core
                     .message(cx.t, cx.id, m, |_| String::new(), &mut out)?;
@@ -312,6 +315,39 @@ impl JsonSession {
                     "count": page.count,
                 })));
             }
+            "upload" => {
+                let Some(files) = cx.config.files.clone() else {
+                    return Err(StanzaError::service_unavailable(
+                        "this server runs no file service",
+                    ));
+                };
+                let name = text_field(v, "name").unwrap_or_default();
+                let size = v.get("size").and_then(Value::as_u64).ok_or_else(|| {
+                    StanzaError::new(
+                        "bad-request",
+                        "modify",
+                        "\"upload\" needs \"size\": the file's length in bytes",
+                    )
+                })?;
+                let user = me.user().unwrap_or_default();
+                let slot = crate::chat::files::request_slot(
+                    &cx.core.store,
+                    &files,
+                    user,
+                    name,
+                    size,
+                    text_field(v, "content_type"),
+                )
+                .map_err(|e| StanzaError::new("not-acceptable", "modify", e.text()))?;
+                let text = format!(
+                    "upload slot for {user}: PUT to {}, GET from {}",
+                    slot.put_url, slot.get_url
+                );
+                cx.narrate("upload_slot", user, &text);
+                cx.send(line(
+                    json!({"type": "slot", "put": slot.put_url, "get": slot.get_url, "size": size}),
+                ));
+            }
             "ping" => cx.send(line(json!({"type": "pong"}))),
             "logout" => {
                 cx.send(line(json!({"type": "bye"})));
@@ -322,7 +358,7 @@ impl JsonSession {
                     "bad-request",
                     "modify",
                     format!(
-                        "unknown type {other:?}: use login, roster, add, accept, deny, remove, presence, who, history, message, ping or logout"
+                        "unknown type {other:?}: use login, roster, add, accept, deny, remove, presence, who, history, upload, message, ping or logout"
                     ),
                 ));
             }
@@ -448,6 +484,9 @@ pub fn message(m: &Message, domain: &str) -> Value {
     }
     if let Some(n) = m.archive_id {
         v["archive_id"] = json!(n.to_string());
+    }
+    if let Some(url) = crate::chat::files::oob_url(&m.extra) {
+        v["url"] = json!(url);
     }
     v
 }

@@ -22,6 +22,7 @@
 pub mod accounts;
 pub mod client;
 pub mod core;
+pub mod files;
 pub mod jid;
 pub mod json;
 pub mod model;
@@ -132,6 +133,7 @@ pub fn serve(args: &ChatServeArgs, t: &mut Tracer) -> anyhow::Result<()> {
         mechanisms,
         failure_delay: args.failure_delay,
         max_auth_failures: 3,
+        files: None,
     };
     let opts = server::Options {
         config,

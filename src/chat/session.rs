@@ -19,6 +19,8 @@ pub struct Config {
     pub failure_delay: Duration,
     /// Failed logins on one connection before it is closed.
     pub max_auth_failures: u32,
+    /// The file service, when it runs.
+    pub files: Option<super::files::FilesConfig>,
 }
 
 /// Something only the event loop can do.

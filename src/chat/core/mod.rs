@@ -59,6 +59,8 @@ pub struct StanzaError {
     /// `cancel`, `modify`, `auth`, `wait` (RFC 6120 §8.3.2).
     pub kind: &'static str,
     pub text: String,
+    /// An application-specific condition (XEP-0363's `<file-too-large/>`).
+    pub app: Option<crate::framing::xml::Element>,
 }
 
 impl StanzaError {
@@ -71,6 +73,7 @@ impl StanzaError {
             condition,
             kind,
             text: text.into(),
+            app: None,
         }
     }
 

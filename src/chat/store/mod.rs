@@ -12,8 +12,10 @@
 //! runs) wait briefly rather than corrupt anything.
 
 mod archive;
+mod uploads;
 
 pub use archive::{Archived, Page, Query};
+pub use uploads::Upload;
 
 use std::path::Path;
 use std::time::Duration;

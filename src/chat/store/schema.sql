@@ -70,3 +70,20 @@ CREATE TABLE IF NOT EXISTS archive (
 );
 CREATE INDEX IF NOT EXISTS archive_by_with ON archive(owner, with_jid, id);
 CREATE INDEX IF NOT EXISTS archive_by_time ON archive(owner, stamp_ms);
+
+-- Attachments (XEP-0363 HTTP File Upload): a slot is a promise to accept
+-- one file of one size, once, before it expires. `id` is 128 random bits
+-- and appears in both URLs: whoever has the URL can fetch the file, and
+-- nobody can guess one. The file itself is `files/<id>` in the data
+-- directory, under this server-chosen name, never the client's.
+CREATE TABLE IF NOT EXISTS uploads (
+    id           TEXT PRIMARY KEY,
+    owner        TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+    filename     TEXT NOT NULL,           -- the client's name, made safe
+    size         INTEGER NOT NULL,
+    content_type TEXT NOT NULL,
+    created_ms   INTEGER NOT NULL,
+    expires_ms   INTEGER NOT NULL,        -- the PUT must start before this
+    stored       INTEGER NOT NULL DEFAULT 0   -- 1 once the file is complete
+);
+CREATE INDEX IF NOT EXISTS uploads_by_owner ON uploads(owner);

@@ -22,6 +22,11 @@ fn bad(text: impl Into<String>) -> StanzaError {
     StanzaError::new("bad-request", "modify", text)
 }
 
+/// The address of the file upload service: `upload.DOMAIN`.
+pub fn upload_jid(domain: &str) -> String {
+    format!("upload.{domain}")
+}
+
 /// Handles one iq from a bound session.
 pub fn handle(
     cx: &mut Ctx,
@@ -36,6 +41,9 @@ pub fn handle(
         )));
     }
     let to = super::stanza::to_of(e, me)?;
+    if cx.config.files.is_some() && to == Jid::domain(&upload_jid(&cx.config.domain)) {
+        return super::upload::handle(cx, me, e, kind);
+    }
     let for_server =
         e.attr("to").is_none() || to == Jid::domain(&cx.config.domain) || to == me.to_bare();
     if !for_server {
@@ -139,7 +147,18 @@ pub fn handle(
             }
             cx.send(result(Some(q)));
         }
-        ("get", DISCO_ITEMS_NS, "query") => cx.send(result(Some(El::new("query", DISCO_ITEMS_NS)))),
+        ("get", DISCO_ITEMS_NS, "query") => {
+            let mut q = El::new("query", DISCO_ITEMS_NS);
+            if cx.config.files.is_some() && to != me.to_bare() {
+                // XEP-0363 §3: the upload service is an item of the domain.
+                q = q.child(
+                    El::new("item", DISCO_ITEMS_NS)
+                        .attr("jid", upload_jid(&cx.config.domain))
+                        .attr("name", "HTTP File Upload"),
+                );
+            }
+            cx.send(result(Some(q)))
+        }
         _ => {
             return Err(StanzaError::service_unavailable(format!(
                 "this server does not answer <{} xmlns='{ns}'/> ({kind})",

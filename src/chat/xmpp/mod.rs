@@ -8,6 +8,7 @@
 //!             ping, disco; every other request gets service-unavailable
 //! mam.rs      the message archive (XEP-0313): queries, pages, results
 //! stanza.rs   <message>, <presence> ⇄ model values; error replies
+//! upload.rs   the file upload service (XEP-0363): disco and slots
 //! write.rs    element trees back to XML
 //! ```
 
@@ -15,6 +16,7 @@ mod iq;
 pub mod mam;
 pub mod stanza;
 mod stream;
+mod upload;
 pub mod write;
 
 pub use stream::XmppStream;

@@ -208,12 +208,16 @@ pub fn error_reply(original: &Element, err: &StanzaError, sender: &Jid, server: 
         .attr("to", sender.to_string())
         .attr("type", "error")
         .attr_opt("id", original.attr("id"))
-        .child(
-            El::stanza("error")
+        .child({
+            let e = El::stanza("error")
                 .attr("type", err.kind)
                 .child(El::new(err.condition, STANZAS_NS))
-                .child(El::new("text", STANZAS_NS).text(&err.text)),
-        )
+                .child(El::new("text", STANZAS_NS).text(&err.text));
+            match &err.app {
+                Some(app) => e.element(app.clone()),
+                None => e,
+            }
+        })
 }
 
 #[cfg(test)]
