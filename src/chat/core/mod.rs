@@ -60,7 +60,7 @@ pub struct StanzaError {
     pub kind: &'static str,
     pub text: String,
     /// An application-specific condition (XEP-0363's `<file-too-large/>`).
-    pub app: Option<crate::framing::xml::Element>,
+    pub app: Option<Box<crate::framing::xml::Element>>,
 }
 
 impl StanzaError {

@@ -214,7 +214,7 @@ pub fn error_reply(original: &Element, err: &StanzaError, sender: &Jid, server: 
                 .child(El::new(err.condition, STANZAS_NS))
                 .child(El::new("text", STANZAS_NS).text(&err.text));
             match &err.app {
-                Some(app) => e.element(app.clone()),
+                Some(app) => e.element((**app).clone()),
                 None => e,
             }
         })

@@ -112,11 +112,11 @@ pub fn handle(cx: &mut Ctx, me: &Jid, iq: &Element, kind: &str) -> Result<(), St
 fn slot_error(e: &SlotError) -> StanzaError {
     match e {
         SlotError::TooLarge { max } => StanzaError {
-            app: Some(
+            app: Some(Box::new(
                 El::new("file-too-large", UPLOAD_NS)
                     .child(El::new("max-file-size", UPLOAD_NS).text(max.to_string()))
                     .build(),
-            ),
+            )),
             ..StanzaError::new("not-acceptable", "modify", e.text())
         },
         SlotError::Quota { .. } => StanzaError::new("resource-constraint", "wait", e.text()),
