@@ -158,8 +158,8 @@ for s in servers:
         # itself, the figure the other users of the machine disturb least.
         if r.get("sat_server_cpu_pct"):
             r["sat_msgs_per_cpu_s"] = r["sat_msgs_per_s"] / (r["sat_server_cpu_pct"] / 100)
-        if r.get("rate_sent_per_s"):
-            r["rate_cpu_us_per_msg"] = r["rate_server_cpu_pct"] / 100 / r["rate_sent_per_s"] * 1e6
+        if r.get("rate_delivered_per_s"):
+            r["rate_cpu_us_per_msg"] = r["rate_server_cpu_pct"] / 100 / r["rate_delivered_per_s"] * 1e6
         runs[s].append(r)
 def med(s, key, scale=1.0):
     vals = [r[key] for r in runs[s] if key in r]
@@ -175,8 +175,10 @@ rows = [
     ("idle CPU (% of a core)", "idle_cpu_pct", 1),
     (f"latency p50 at {rate:,.0f} msg/s (ms)", "rate_p50_ms", 1),
     (f"latency p99 at {rate:,.0f} msg/s (ms)", "rate_p99_ms", 1),
+    (f"  delivered per second", "rate_delivered_per_s", 1),
     (f"  server CPU at {rate:,.0f} msg/s (%)", "rate_server_cpu_pct", 1),
-    ("  server CPU per message (us)", "rate_cpu_us_per_msg", 1),
+    ("  server waiting for a core (%)", "rate_server_wait_pct", 1),
+    ("  server CPU per delivered message (us)", "rate_cpu_us_per_msg", 1),
     ("  generator CPU (%)", "rate_gen_cpu_pct", 1),
     ("routed msg/s, flat out", "sat_msgs_per_s", 1),
     ("  per server CPU-second", "sat_msgs_per_cpu_s", 1),
@@ -207,7 +209,7 @@ for label, key, scale in rows:
         mine = vals[servers.index("socklab")]
         for p in prosodies:
             other = vals[servers.index(p)]
-            ratio = f"{mine / other:.2f}" if mine is not None and other else "-"
+            ratio = f"{mine / other:.3g}" if mine is not None and other else "-"
             line += f"{ratio:>{width['/' + p]}}"
     print(line)
 if "socklab" in servers:

@@ -118,6 +118,7 @@ impl Phases {
             (rate as f64 * dur.as_secs_f64()) as usize,
         ));
         let (start, mut queued, mut next) = (Instant::now(), 0u64, 0usize);
+        let before = d.received;
         while start.elapsed() < dur {
             let due = (rate as f64 * start.elapsed().as_secs_f64()) as u64;
             while queued < due {
@@ -129,9 +130,15 @@ impl Phases {
         }
         let elapsed = start.elapsed().as_secs_f64();
         let (server, me) = (server.percent()?, me.percent()?);
+        let delivered = d.received - before;
         let lost = self.drain(d)?;
         report("rate_target", rate);
         report("rate_sent_per_s", format!("{:.0}", queued as f64 / elapsed));
+        // Below the sent rate when the server falls behind.
+        report(
+            "rate_delivered_per_s",
+            format!("{:.0}", delivered as f64 / elapsed),
+        );
         cpu_report("rate", server, me);
         percentiles("rate", d.latencies.take().unwrap_or_default());
         report("rate_lost", lost);
