@@ -37,6 +37,8 @@ use driver::Driver;
 
 #[derive(Parser)]
 #[command(name = "chatload", about = "XMPP load generator for benches/chat.sh")]
+// A later option wins: chat.sh puts a server's fixed settings after the user's.
+#[command(args_override_self = true)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
