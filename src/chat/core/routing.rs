@@ -14,7 +14,7 @@ use super::{Core, Delivery, Outgoing, SessionId, StanzaError};
 use crate::chat::jid::Jid;
 use crate::chat::model::{Message, MessageKind};
 use crate::framing::xml::Element;
-use crate::trace::Tracer;
+use crate::trace::{Level, Tracer};
 
 impl Core {
     /// A message sent by session `id`.
@@ -56,11 +56,13 @@ impl Core {
                 StanzaError::service_unavailable("the server itself takes no messages")
             });
         };
-        if !self
-            .store
-            .user_exists(&user)
-            .map_err(StanzaError::internal)?
-        {
+        // A user with a session exists; only an offline one costs a query.
+        let known = self.online.contains_key(&user)
+            || self
+                .store
+                .user_exists(&user)
+                .map_err(StanzaError::internal)?;
+        if !known {
             return Err(StanzaError::service_unavailable(format!(
                 "there is no user {} on this server",
                 to.to_bare()
@@ -78,13 +80,10 @@ impl Core {
                 .iter()
                 .find(|s| self.sessions[s].jid == to)
         {
-            self.narrate(
-                t,
-                Some(id),
-                "route",
-                &from_user,
-                &format!("route {sender} → {to}: to this one session"),
-            );
+            if t.wants(Level::Step) {
+                let text = format!("route {sender} → {to}: to this one session");
+                self.narrate(t, Some(id), "route", &from_user, &text);
+            }
             out.push(Delivery {
                 to: target,
                 what: Outgoing::Message(m),
@@ -150,17 +149,19 @@ impl Core {
             self.narrate(t, Some(id), "offline_store", from_user, &text);
             return Ok(());
         }
-        let names: Vec<String> = targets
-            .iter()
-            .map(|s| self.sessions[s].jid.to_string())
-            .collect();
-        let why = if targets.len() > 1 {
-            "every session with the highest priority"
-        } else {
-            "the session with the highest priority"
-        };
-        let text = format!("route {} → {}: {why} of {to}", m.from, names.join(", "));
-        self.narrate(t, Some(id), "route", from_user, &text);
+        if t.wants(Level::Step) {
+            let names: Vec<String> = targets
+                .iter()
+                .map(|s| self.sessions[s].jid.to_string())
+                .collect();
+            let why = if targets.len() > 1 {
+                "every session with the highest priority"
+            } else {
+                "the session with the highest priority"
+            };
+            let text = format!("route {} → {}: {why} of {to}", m.from, names.join(", "));
+            self.narrate(t, Some(id), "route", from_user, &text);
+        }
         for target in targets {
             out.push(Delivery {
                 to: target,
@@ -197,7 +198,7 @@ impl Core {
             .archive(to_user, m, from_user != to_user || !account, xml, now)
             .map_err(StanzaError::internal)?;
         m.archive_id = Some(number);
-        if t.wants(crate::trace::Level::Step) {
+        if t.wants(Level::Step) {
             let text = format!(
                 "archived: #{number} in {to_user}'s archive{} (XEP-0313), so any of their devices can fetch it later",
                 if account && from_user != to_user {
