@@ -192,9 +192,11 @@ impl Core {
                 .archive(from_user, m, true, xml, now)
                 .map_err(StanzaError::internal)?;
         }
+        // The recipient's copy is always incoming: in their archive the
+        // conversation is with the sender.
         let number = self
             .store
-            .archive(to_user, m, from_user != to_user || !account, xml, now)
+            .archive(to_user, m, false, xml, now)
             .map_err(StanzaError::internal)?;
         m.archive_id = Some(number);
         if t.wants(crate::trace::Level::Step) {
