@@ -4,8 +4,11 @@
 
 mod util;
 
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+
 use serde_json::{Value, json};
-use util::chat::{ChatServer, JsonClient, Xmpp};
+use util::chat::{ChatServer, Client, JsonClient, Xmpp};
 
 /// alice (slixmpp) and bob (JSON) take turns: seven messages, each one
 /// received before the next is sent, so the archive's order is the
@@ -145,4 +148,280 @@ fn slixmpp_pages_through_a_conversation_with_xep_0313() {
     assert_eq!(bad["step"], "iq_error", "{bad}");
     assert_eq!(bad["condition"], "item-not-found", "{bad}");
     alice.quit();
+}
+
+/// The messages in a client's cache, oldest first: (body, archive id).
+fn cached(cache: &Path, account: &str) -> Vec<(String, Option<String>)> {
+    let db = rusqlite::Connection::open(cache.join(format!("client/{account}.db"))).expect("open");
+    let mut st = db
+        .prepare("SELECT body, archive_id FROM messages ORDER BY stamp_ms, id")
+        .expect("select");
+    st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .expect("rows")
+        .map(|r| r.expect("row"))
+        .collect()
+}
+
+/// `socklab chat history ...` without `--json`: the lines a person reads.
+fn history_text(args: &[&str]) -> util::Finished {
+    let mut cmd = std::process::Command::new(util::bin());
+    cmd.args(["--color", "never", "chat", "history"]).args(args);
+    util::run("socklab chat history", cmd)
+}
+
+#[test]
+fn the_client_syncs_what_another_device_and_the_offline_time_left_and_nothing_twice() {
+    let mut server = ChatServer::start(&["alice", "bob"], &[]);
+    let mut alice = JsonClient::login(server.port, "alice");
+    // bob's laptop (XMPP) chats with alice.
+    let mut laptop = Client::login(
+        server.port,
+        "bob@localhost",
+        server.data(),
+        &["--resource", "laptop"],
+    );
+    laptop.wait_chat("sync", "synced 0 message(s)");
+    laptop.line("/to alice");
+    laptop.line("typed on the laptop");
+    alice.wait(|v| v["body"] == "typed on the laptop");
+    alice.send(json!({"type": "message", "to": "bob", "body": "seen on the laptop"}));
+    laptop.wait_chat("message_in", "seen on the laptop");
+    let (done, laptop_cache) = laptop.stop();
+    assert_eq!(done.code(), 0, "{}", done.stderr);
+    // bob is offline: this waits in the server, and is in the archive.
+    alice.send(json!({"type": "message", "to": "bob", "body": "while you were out"}));
+    server.wait_chat("offline_store", "alice");
+
+    // bob's phone (JSON protocol), a new device with an empty cache: the
+    // offline message arrives live, the rest comes from the archive.
+    let mut phone = Client::login(
+        server.port,
+        "bob@localhost",
+        server.data(),
+        &["--resource", "phone", "--proto", "json"],
+    );
+    phone.wait_stdout("alice → bob: while you were out");
+    phone.wait_chat(
+        "sync",
+        "synced 3 message(s) from the archive in 1 page(s) (1 were already here): 2 new",
+    );
+    phone.line("/history alice");
+    phone.wait_chat("history", "3 message(s) with alice@localhost");
+    let (done, phone_cache) = phone.stop();
+    let out = done.stdout_text();
+    // The offline message as it arrived, then the three lines of /history.
+    let history: Vec<&str> = out.lines().filter(|l| l.starts_with('[')).collect();
+    assert_eq!(history.len(), 4, "{out}");
+    let history = &history[1..];
+    for (line, want) in history.iter().zip([
+        "bob → alice: typed on the laptop",
+        "alice → bob: seen on the laptop",
+        "alice → bob: while you were out",
+    ]) {
+        assert!(
+            line.ends_with(want),
+            "{line:?} should end with {want:?}\n{out}"
+        );
+    }
+
+    // The laptop again: what it sent and received is recognised, the
+    // offline message it never saw is new.
+    let mut laptop = Client::resume(
+        laptop_cache,
+        server.port,
+        "bob@localhost",
+        server.data(),
+        &["--resource", "laptop"],
+    );
+    let sync = laptop.wait_chat("sync", "synced");
+    let text = sync["text"].as_str().unwrap_or_default();
+    assert!(
+        text.contains(
+            "synced 3 message(s) from the archive in 1 page(s) (2 were already here): 1 new"
+        ) && text.contains("1 of those already here had no archive id yet"),
+        "{text}"
+    );
+    let (_, laptop_cache) = laptop.stop();
+    // And again: nothing new, nothing twice.
+    let mut laptop = Client::resume(
+        laptop_cache,
+        server.port,
+        "bob@localhost",
+        server.data(),
+        &["--resource", "laptop"],
+    );
+    laptop.wait_chat("sync", "synced 0 message(s)");
+    let (_, laptop_cache) = laptop.stop();
+    for cache in [laptop_cache.path(), phone_cache.path()] {
+        let rows = cached(cache, "bob@localhost");
+        let bodies: Vec<&str> = rows.iter().map(|(b, _)| b.as_str()).collect();
+        assert_eq!(
+            bodies,
+            [
+                "typed on the laptop",
+                "seen on the laptop",
+                "while you were out"
+            ],
+            "{}",
+            cache.display()
+        );
+        let mut ids: Vec<&str> = rows.iter().filter_map(|(_, id)| id.as_deref()).collect();
+        ids.dedup();
+        assert_eq!(ids.len(), 3, "each with its own archive id: {rows:?}");
+    }
+
+    // The server is gone; the cache still answers, for scripts too.
+    server.proc.kill();
+    let dir = laptop_cache.path().to_str().expect("utf-8").to_string();
+    let text = history_text(&["bob@localhost", "--with", "alice", "--data-dir", &dir]);
+    assert_eq!(text.code(), 0, "{}", text.stderr);
+    let lines: Vec<String> = text.stdout_text().lines().map(str::to_string).collect();
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert!(
+        lines[0].len() > 17
+            && lines[0][..17].ends_with(' ')
+            && lines[0].ends_with(" bob → alice: typed on the laptop"),
+        "2026-11-26 14:43 bob → alice: …: {lines:?}"
+    );
+    let json = util::run(
+        "chat history --json",
+        util::socklab(&[
+            "chat",
+            "history",
+            "bob@localhost",
+            "--with",
+            "alice",
+            "--since",
+            "2000-01-01",
+            "--data-dir",
+            &dir,
+        ]),
+    );
+    assert_eq!(json.code(), 0, "{}", json.stderr);
+    let objects: Vec<Value> = json
+        .stdout_text()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    assert_eq!(objects.len(), 3);
+    assert_eq!(objects[2]["from"], "alice@localhost");
+    assert_eq!(objects[2]["direction"], "in");
+    assert!(objects[2]["archive_id"].is_string(), "{}", objects[2]);
+    let later = util::run(
+        "chat history --since",
+        util::socklab(&[
+            "chat",
+            "history",
+            "bob@localhost",
+            "--since",
+            "2999-01-01",
+            "--data-dir",
+            &dir,
+        ]),
+    );
+    assert_eq!((later.code(), later.stdout_text()), (0, String::new()));
+    let nobody = util::run(
+        "chat history, no cache",
+        util::socklab(&["chat", "history", "carol@localhost", "--data-dir", &dir]),
+    );
+    assert_eq!(nobody.code(), 1);
+    assert!(
+        nobody
+            .stderr
+            .contains("there is no local cache for carol@localhost"),
+        "{}",
+        nobody.stderr
+    );
+}
+
+/// alice, logged in with the JSON protocol on a plain socket.
+fn json_login(port: u16, user: &str) -> std::net::TcpStream {
+    let stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream
+        .set_read_timeout(Some(util::DEADLINE))
+        .expect("timeout");
+    let mut w = stream.try_clone().expect("clone");
+    let login = json!({"type": "login", "user": user, "password": util::chat::PASSWORD});
+    w.write_all(format!("{login}\n").as_bytes()).expect("login");
+    let mut r = BufReader::new(stream.try_clone().expect("clone"));
+    let mut line = String::new();
+    while !line.contains("\"logged_in\"") {
+        line.clear();
+        assert!(
+            r.read_line(&mut line).expect("a line in time") > 0,
+            "closed"
+        );
+    }
+    stream
+}
+
+/// bob's archive with alice, as the server's database holds it.
+fn archived_bodies(data: &Path) -> Vec<String> {
+    let db = rusqlite::Connection::open(data.join("server.db")).expect("open");
+    let mut st = db
+        .prepare("SELECT body FROM archive WHERE owner = 'bob' AND with_jid = 'alice@localhost' ORDER BY id")
+        .expect("select");
+    st.query_map([], |r| r.get(0))
+        .expect("rows")
+        .map(|r| r.expect("row"))
+        .collect()
+}
+
+#[test]
+fn kill_9_mid_burst_loses_no_routed_message_and_the_sync_stores_each_once() {
+    // More than the server can route before the kill: it dies mid-burst.
+    const BURST: usize = 50_000;
+    let mut server = ChatServer::start(&["alice", "bob"], &[]);
+    let mut bob = Client::login(server.port, "bob@localhost", server.data(), &[]);
+    bob.wait_chat("sync", "synced 0");
+    // alice sends as fast as she can, one message per write, until the
+    // server dies under her.
+    let mut alice = json_login(server.port, "alice");
+    let burst = std::thread::spawn(move || {
+        (0..BURST)
+            .take_while(|i| {
+                let m = json!({"type": "message", "to": "bob", "body": format!("burst {i}")});
+                alice.write_all(format!("{m}\n").as_bytes()).is_ok()
+            })
+            .count()
+    });
+    let received = |evs: &[Value]| evs.iter().filter(|e| e["action"] == "message_in").count();
+    bob.proc
+        .wait_until("20 messages of the burst", |evs| received(evs) >= 20);
+    server.kill_and_restart(&[]);
+    let written = burst.join().expect("the sender");
+    bob.wait_chat("offline", "");
+    let (_, cache) = bob.stop();
+    let before = cached(cache.path(), "bob@localhost");
+    let archive = archived_bodies(server.data());
+    eprintln!(
+        "the sender wrote {written} of {BURST}; bob had {} when the server was killed; the archive has {}",
+        before.len(),
+        archive.len()
+    );
+    // The server handles alice's messages in order and commits each turn
+    // before writing any of it: the archive is the burst's beginning, and
+    // holds every message bob got.
+    let start: Vec<String> = (0..archive.len()).map(|i| format!("burst {i}")).collect();
+    assert_eq!(archive, start, "the burst's first messages, each once");
+    assert!(
+        archive.len() < written,
+        "killed mid-burst: the server had more to read"
+    );
+    assert!(before.len() >= 20);
+    let got: Vec<&str> = before.iter().map(|(b, _)| b.as_str()).collect();
+    assert_eq!(got, start[..got.len()], "bob got nothing the archive lost");
+
+    // bob logs in again: what was archived but never reached him comes
+    // from the archive, and nothing is stored twice.
+    let mut bob = Client::resume(cache, server.port, "bob@localhost", server.data(), &[]);
+    bob.wait_chat("sync", &format!("synced {} message(s)", archive.len()));
+    let (_, cache) = bob.stop();
+    let after = cached(cache.path(), "bob@localhost");
+    let bodies: Vec<&str> = after.iter().map(|(b, _)| b.as_str()).collect();
+    assert_eq!(bodies, start, "each routed message once, in order");
+    assert!(
+        after.iter().all(|(_, id)| id.is_some()),
+        "all with their archive id"
+    );
 }
