@@ -425,3 +425,83 @@ fn kill_9_mid_burst_loses_no_routed_message_and_the_sync_stores_each_once() {
         "all with their archive id"
     );
 }
+
+#[test]
+fn archive_days_expires_old_messages_and_purge_empties_one_users_archive() {
+    let mut server = ChatServer::start(&["alice", "bob"], &[]);
+    let mut alice = JsonClient::login(server.port, "alice");
+    let mut bob = JsonClient::login(server.port, "bob");
+    for body in ["old 1", "old 2", "new"] {
+        alice.send(json!({"type": "message", "to": "bob", "body": body}));
+        bob.wait(|v| v["body"] == body);
+    }
+    // Ten days pass for two of them.
+    let db = rusqlite::Connection::open(server.data().join("server.db")).expect("open");
+    let aged = db
+        .execute(
+            "UPDATE archive SET stamp_ms = stamp_ms - 10 * 86400000 WHERE body LIKE 'old %'",
+            [],
+        )
+        .expect("age");
+    assert_eq!(aged, 4, "each message is in two archives");
+    drop((alice, bob));
+    server.kill_and_restart(&["--archive-days", "7"]);
+    let expired = server.wait_chat("expire", "");
+    assert!(
+        expired["text"].as_str().is_some_and(
+            |t| t.starts_with("retention (--archive-days 7): deleted 4 archived message(s)")
+        ),
+        "{expired}"
+    );
+    let history = |c: &mut JsonClient| {
+        c.seen.clear();
+        c.send(json!({"type": "history"}));
+        c.wait(|v| v["type"] == "history")
+    };
+    let mut bob = JsonClient::login(server.port, "bob");
+    let page = history(&mut bob);
+    assert_eq!(page["count"], 1, "{page}");
+    assert_eq!(page["items"][0]["body"], "new", "{page}");
+
+    let data = server.data().to_str().expect("utf-8").to_string();
+    let purge = |args: &[&str]| {
+        let mut all = vec!["chat", "purge"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--data-dir", &data]);
+        util::run("chat purge", util::socklab(&all))
+    };
+    let none = purge(&["bob", "--older-than", "1"]);
+    assert_eq!(none.code(), 0, "{}", none.stderr);
+    assert!(
+        none.stdout_text()
+            .starts_with("deleted 0 archived message(s) of bob@localhost older than 1 day(s)"),
+        "{}",
+        none.stdout_text()
+    );
+    // While the server runs: it sees the change at its next query.
+    let all = purge(&["bob"]);
+    assert!(
+        all.stdout_text()
+            .starts_with("deleted 1 archived message(s) of bob@localhost: all of its archive"),
+        "{}",
+        all.stdout_text()
+    );
+    let page = history(&mut bob);
+    assert_eq!(
+        (
+            page["count"].as_u64(),
+            page["items"].as_array().map(Vec::len)
+        ),
+        (Some(0), Some(0)),
+        "{page}"
+    );
+    let mut alice = JsonClient::login(server.port, "alice");
+    assert_eq!(history(&mut alice)["count"], 1, "alice keeps her copy");
+    let carol = purge(&["carol"]);
+    assert_eq!(carol.code(), 1);
+    assert!(
+        carol.stderr.contains("there is no user carol@localhost"),
+        "{}",
+        carol.stderr
+    );
+}
