@@ -163,6 +163,9 @@ fn summary(m: Merged, pages: usize) -> String {
         m.matched + m.already,
         m.new
     );
+    if m.new > 0 {
+        text.push_str(" (messages this device had never seen: typed on another device, or sent while it was offline)");
+    }
     if m.matched > 0 {
         text.push_str(&format!(
             "; {} of those already here had no archive id yet (sent from this device, or received before their id was known) and now have it",
