@@ -8,7 +8,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 
 use serde_json::{Value, json};
-use util::chat::{ChatServer, Client, JsonClient, Xmpp};
+use util::chat::{ChatServer, Client, JsonClient, Prosody, Xmpp};
 
 /// alice (slixmpp) and bob (JSON) take turns: seven messages, each one
 /// received before the next is sent, so the archive's order is the
@@ -504,4 +504,99 @@ fn archive_days_expires_old_messages_and_purge_empties_one_users_archive() {
         "{}",
         carol.stderr
     );
+}
+
+#[test]
+fn chat_history_sync_fetches_the_archive_first_and_prints_the_cache_when_the_server_is_down() {
+    let mut server = ChatServer::start(&["alice", "bob"], &[]);
+    let mut alice = JsonClient::login(server.port, "alice");
+    for body in ["one", "two"] {
+        alice.send(json!({"type": "message", "to": "bob", "body": body}));
+    }
+    alice.send(json!({"type": "ping"}));
+    alice.wait(|v| v["type"] == "pong");
+    let cache = tempfile::tempdir().expect("tempdir");
+    let dir = cache.path().to_str().expect("utf-8").to_string();
+    let pw = server.data().join(".pw-bob");
+    let pw = pw.to_str().expect("utf-8").to_string();
+    let sync = |port: u16| {
+        let server = format!("127.0.0.1:{port}");
+        util::run(
+            "chat history --sync",
+            util::socklab(&[
+                "chat",
+                "history",
+                "bob@localhost",
+                "--with",
+                "alice",
+                "--sync",
+                "--server",
+                &server,
+                "--password-file",
+                &pw,
+                "--data-dir",
+                &dir,
+            ]),
+        )
+    };
+    let first = sync(server.port);
+    assert_eq!(first.code(), 0, "{}", first.stderr);
+    let bodies: Vec<String> = first
+        .stdout_text()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).expect("JSON")["body"].to_string())
+        .collect();
+    assert_eq!(bodies, ["\"one\"", "\"two\""], "{}", first.stdout_text());
+    assert!(
+        first.stderr.contains("synced 2 message(s)"),
+        "{}",
+        first.stderr
+    );
+    // The offline messages are still waiting for bob's next real login:
+    // `--sync` announces no presence (it would have come before the query).
+    server.wait_chat("archive_query", "bob");
+    assert_eq!(server.count_chat("offline_deliver"), 0);
+    let port = server.port;
+    server.proc.kill();
+    let down = sync(port);
+    assert_eq!(down.code(), 1, "the sync failed: {}", down.stderr);
+    assert_eq!(
+        down.stdout_text().lines().count(),
+        2,
+        "the cache, printed anyway"
+    );
+    assert!(down.stderr.contains("could not connect"), "{}", down.stderr);
+}
+
+#[test]
+fn the_client_syncs_from_prosodys_archive_too() {
+    // Prosody's archive ids are opaque strings, not numbers: the sync
+    // only ever asks "after" the last one it stored.
+    let prosody = Prosody::start_with("internal_plain", &["alice", "bob"], &["mam"]);
+    let mut alice = Xmpp::login(prosody.port, "alice@localhost/laptop", None);
+    for body in ["one", "two", "three"] {
+        alice.cmd(json!({"cmd": "send", "to": "bob@localhost", "body": body}));
+    }
+    alice.cmd(json!({"cmd": "iq_ping", "to": "localhost"}));
+    alice.wait("pong", |e| e["step"] == "pong");
+    let mut bob = Client::login(prosody.port, "bob@localhost", prosody.keys(), &[]);
+    bob.wait_stdout("alice → bob: three");
+    bob.wait_chat(
+        "sync",
+        "synced 3 message(s) from the archive in 1 page(s) (3 were already here)",
+    );
+    let (done, cache) = bob.stop();
+    assert_eq!(done.code(), 0, "{}", done.stderr);
+    let mut bob = Client::resume(cache, prosody.port, "bob@localhost", prosody.keys(), &[]);
+    bob.wait_chat("sync", "synced 0 message(s)");
+    let (_, cache) = bob.stop();
+    let rows = cached(cache.path(), "bob@localhost");
+    let bodies: Vec<&str> = rows.iter().map(|(b, _)| b.as_str()).collect();
+    assert_eq!(bodies, ["one", "two", "three"]);
+    assert!(
+        rows.iter()
+            .all(|(_, id)| id.as_ref().is_some_and(|i| i.parse::<i64>().is_err())),
+        "Prosody's own ids: {rows:?}"
+    );
+    alice.quit();
 }
