@@ -49,6 +49,20 @@ fn mam(alice: &mut Xmpp, query: Value) -> Value {
     })
 }
 
+/// slixmpp's own page iterator: the bodies of each page, in the order it
+/// asked for them.
+fn mam_pages(alice: &mut Xmpp, query: Value) -> Vec<Vec<String>> {
+    alice.proc.seen.clear();
+    alice.cmd(query);
+    let pages = alice.wait("mam_pages", |e| e["step"] == "mam_pages");
+    pages["pages"]
+        .as_array()
+        .expect("pages")
+        .iter()
+        .map(bodies)
+        .collect()
+}
+
 #[test]
 fn slixmpp_pages_through_a_conversation_with_xep_0313() {
     let server = ChatServer::start(&["alice", "bob", "carol"], &[]);
@@ -97,28 +111,27 @@ fn slixmpp_pages_through_a_conversation_with_xep_0313() {
     assert_eq!(got, want, "in order, each once");
 
     // slixmpp's own iterator, forwards and backwards from the last page.
-    alice.cmd(json!({"cmd": "mam_pages", "with": "bob@localhost", "max": 2}));
-    let pages = alice.wait("mam_pages", |e| e["step"] == "mam_pages");
-    let forwards: Vec<Vec<String>> = pages["pages"]
-        .as_array()
-        .expect("pages")
-        .iter()
-        .map(bodies)
-        .collect();
-    assert_eq!(forwards.concat(), want, "{pages}");
-    assert_eq!(forwards[0], want[..2], "two per page: {pages}");
-    alice.proc.seen.clear();
-    alice.cmd(json!({"cmd": "mam_pages", "with": "bob@localhost", "max": 3, "reverse": true}));
-    let pages = alice.wait("mam_pages", |e| e["step"] == "mam_pages");
-    let backwards: Vec<Vec<String>> = pages["pages"]
-        .as_array()
-        .expect("pages")
-        .iter()
-        .map(bodies)
-        .collect();
-    assert_eq!(backwards[0], want[4..], "the last page first: {pages}");
-    assert_eq!(backwards[1], want[1..4], "then the one before: {pages}");
-    assert_eq!(backwards[2], want[..1], "{pages}");
+    let forwards = mam_pages(
+        &mut alice,
+        json!({"cmd": "mam_pages", "with": "bob@localhost", "max": 2}),
+    );
+    assert_eq!(forwards.concat(), want, "{forwards:?}");
+    assert_eq!(forwards[0], want[..2], "two per page: {forwards:?}");
+    let backwards = mam_pages(
+        &mut alice,
+        json!({"cmd": "mam_pages", "with": "bob@localhost", "max": 3, "reverse": true}),
+    );
+    assert_eq!(
+        backwards[0],
+        want[4..],
+        "the last page first: {backwards:?}"
+    );
+    assert_eq!(
+        backwards[1],
+        want[1..4],
+        "then the one before: {backwards:?}"
+    );
+    assert_eq!(backwards[2], want[..1], "{backwards:?}");
 
     // `with` picks the conversation; without it, carol's message is there too.
     let all = mam(&mut alice, json!({"cmd": "mam", "max": 50}));
@@ -226,13 +239,16 @@ fn the_client_syncs_what_another_device_and_the_offline_time_left_and_nothing_tw
 
     // The laptop again: what it sent and received is recognised, the
     // offline message it never saw is new.
-    let mut laptop = Client::resume(
-        laptop_cache,
-        server.port,
-        "bob@localhost",
-        server.data(),
-        &["--resource", "laptop"],
-    );
+    let laptop_again = |cache| {
+        Client::resume(
+            cache,
+            server.port,
+            "bob@localhost",
+            server.data(),
+            &["--resource", "laptop"],
+        )
+    };
+    let mut laptop = laptop_again(laptop_cache);
     let sync = laptop.wait_chat("sync", "synced");
     let text = sync["text"].as_str().unwrap_or_default();
     assert!(
@@ -243,13 +259,7 @@ fn the_client_syncs_what_another_device_and_the_offline_time_left_and_nothing_tw
     );
     let (_, laptop_cache) = laptop.stop();
     // And again: nothing new, nothing twice.
-    let mut laptop = Client::resume(
-        laptop_cache,
-        server.port,
-        "bob@localhost",
-        server.data(),
-        &["--resource", "laptop"],
-    );
+    let mut laptop = laptop_again(laptop_cache);
     laptop.wait_chat("sync", "synced 0 message(s)");
     let (_, laptop_cache) = laptop.stop();
     for cache in [laptop_cache.path(), phone_cache.path()] {

@@ -23,32 +23,13 @@ fn fill(s: &Store, n: usize) {
             ("bob", "alice")
         };
         let m = Message {
-            from: Jid::full(from, "localhost", "r"),
-            to: Jid::bare(to, "localhost"),
-            kind: MessageKind::Chat,
             id: Some(format!("m{i}")),
-            body: Some(format!("message {i}")),
-            subject: None,
-            thread: None,
-            delay: None,
-            archive_id: None,
-            extra: Vec::new(),
+            ..chat(from, to, &format!("message {i}"))
         };
         s.archive("alice", &m, from == "alice", "", 1000 + i as i64)
             .expect("archive");
     }
-    let m = Message {
-        from: Jid::full("carol", "localhost", "r"),
-        to: Jid::bare("alice", "localhost"),
-        kind: MessageKind::Chat,
-        id: None,
-        body: Some("from carol".into()),
-        subject: None,
-        thread: None,
-        delay: None,
-        archive_id: None,
-        extra: Vec::new(),
-    };
+    let m = chat("carol", "alice", "from carol");
     s.archive("alice", &m, false, "", 5000).expect("archive");
 }
 

@@ -40,36 +40,30 @@ impl Script {
             reader,
             t: Tracer::silent(),
         };
-        let mut cx = Cx {
-            t: &mut s.t,
-            conn: None,
-            user: "alice",
-            out: Vec::new(),
-            updates: Vec::new(),
-            base: 0,
-        };
-        s.client.start(&mut cx);
-        let sent = String::from_utf8(cx.out).expect("utf-8");
+        let sent = s.act(|client, cx| client.start(cx));
         (s, sent)
     }
 
     /// The client does `act`: what it sends.
     pub(super) fn act(&mut self, act: impl FnOnce(&mut XmppClient, &mut Cx)) -> String {
-        let mut cx = Cx {
-            t: &mut self.t,
-            conn: None,
-            user: "alice",
-            out: Vec::new(),
-            updates: Vec::new(),
-            base: 0,
-        };
-        act(&mut self.client, &mut cx);
-        String::from_utf8(cx.out).expect("utf-8")
+        self.run(|client, _, cx| act(client, cx)).0
     }
 
     /// The server says `xml`: what the client answers, and its updates.
     pub(super) fn say(&mut self, xml: &str) -> (String, Vec<Update>) {
         self.reader.push(xml.as_bytes());
+        self.run(|client, reader, cx| {
+            while let Some(frame) = reader.next_frame().expect("well-formed") {
+                client.on_frame(cx, &frame.content);
+            }
+        })
+    }
+
+    /// Runs `f` with a context: what the client sent, and its updates.
+    fn run(
+        &mut self,
+        f: impl FnOnce(&mut XmppClient, &mut FrameReader, &mut Cx),
+    ) -> (String, Vec<Update>) {
         let mut cx = Cx {
             t: &mut self.t,
             conn: None,
@@ -78,9 +72,7 @@ impl Script {
             updates: Vec::new(),
             base: 0,
         };
-        while let Some(frame) = self.reader.next_frame().expect("well-formed") {
-            self.client.on_frame(&mut cx, &frame.content);
-        }
+        f(&mut self.client, &mut self.reader, &mut cx);
         (String::from_utf8(cx.out).expect("utf-8"), cx.updates)
     }
 
