@@ -565,6 +565,7 @@ pub enum ChatAction {
     History(ChatHistoryArgs),
     /// Delete a user's archived messages from the server's database (all of them, or those older than --older-than)
     Purge {
+        /// Whose archive: bob (the account's name, before the @)
         #[arg(value_name = "NAME")]
         name: String,
         /// Only messages older than DAYS days (1 to 36500)
