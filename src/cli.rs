@@ -561,6 +561,38 @@ pub enum ChatAction {
         #[command(flatten)]
         data: DataArgs,
     },
+    /// Print the messages in JID's local cache, oldest first, for scripts (no server needed; with --json, one JSON object per line)
+    History(ChatHistoryArgs),
+    /// Delete a user's archived messages from the server's database (all of them, or those older than --older-than)
+    Purge {
+        /// Whose archive: bob (the account's name, before the @)
+        #[arg(value_name = "NAME")]
+        name: String,
+        /// Only messages older than DAYS days (1 to 36500)
+        #[arg(long, value_name = "DAYS", value_parser = number_in(1u32, 36_500))]
+        older_than: Option<u32>,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
+/// `socklab chat history JID`.
+#[derive(Args, Debug)]
+pub struct ChatHistoryArgs {
+    /// Whose cache: alice@localhost
+    #[arg(value_name = "JID")]
+    pub jid: String,
+    /// Only the conversation with NAME (bob means bob@DOMAIN)
+    #[arg(long = "with", value_name = "NAME")]
+    pub with: Option<String>,
+    /// Only messages sent on or after DATE: 2026-11-01 (midnight UTC) or 2026-11-01T12:00:00Z
+    #[arg(long, value_name = "DATE", value_parser = since_date)]
+    pub since: Option<i64>,
+    /// First log in and sync the cache with the server's archive (XEP-0313)
+    #[arg(long)]
+    pub sync: bool,
+    #[command(flatten)]
+    pub client: ChatClientArgs,
 }
 
 #[derive(Args, Debug)]
@@ -584,6 +616,9 @@ pub struct ChatServeArgs {
     /// Close a connection that has not logged in after DUR (1s to 1h)
     #[arg(long, value_name = "DUR", value_parser = duration_in(SECOND, HOUR), default_value = "60s")]
     pub login_timeout: Duration,
+    /// Keep archived messages DAYS days, deleting older ones at start and every hour (1 to 36500; default: keep them all)
+    #[arg(long, value_name = "DAYS", value_parser = number_in(1u32, 36_500))]
+    pub archive_days: Option<u32>,
     /// How long a wrong password waits before its failure is sent (0s to 1m)
     #[arg(long, value_name = "DUR", value_parser = duration_in(Duration::ZERO, MINUTE), default_value = "1s")]
     pub failure_delay: Duration,
@@ -597,6 +632,12 @@ pub enum DemoKind {
     Tcp,
     /// A UDP receiver and sender side by side: datagrams, boundaries, nobody listening
     Udp,
+}
+
+/// `--since`: a day or a date-time, as milliseconds since the epoch.
+fn since_date(s: &str) -> Result<i64, String> {
+    crate::chat::time::parse_day(s)
+        .ok_or_else(|| format!("{s:?} is not a date: write 2026-11-01, or 2026-11-01T12:00:00Z"))
 }
 
 fn parse_endpoint(s: &str) -> Result<Endpoint, String> {

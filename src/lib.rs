@@ -112,7 +112,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Compare(_) => ("compare", Side::Client),
         Command::Chat(c) => match &c.action {
             Some(cli::ChatAction::Serve(_)) => ("chat", Side::Server),
-            Some(cli::ChatAction::Send(_)) => ("chat", Side::Client),
+            Some(cli::ChatAction::Send(_) | cli::ChatAction::History(_)) => ("chat", Side::Client),
             None => ("chat", Side::Client),
             Some(action) => return run_plain(chat::run_accounts(action)),
         },
@@ -159,7 +159,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Frame(args) => frame::run(args, &mut tracer),
         Command::Relay(args) => relay::run(args, &mut tracer),
         Command::Compare(args) => compare::run(args, cli.output.json, &mut tracer),
-        Command::Chat(args) => chat::run(args, &mut tracer),
+        Command::Chat(args) => chat::run(args, cli.output.json, &mut tracer),
         Command::Lessons | Command::Lesson(_) | Command::Completions { .. } => Ok(()),
     };
     let code = match result {

@@ -15,7 +15,8 @@
 //!
 //! Also: `jid.rs` (addresses), `model.rs` (the typed values), `sasl/` (PLAIN
 //! and SCRAM), `worker.rs` (password checks off the loop), `session.rs` (what
-//! an adapter may ask of the loop), `accounts.rs` (adduser...), `time.rs`,
+//! an adapter may ask of the loop), `accounts.rs` (adduser...),
+//! `retention.rs` (how long the archive keeps messages), `time.rs`,
 //! and `client/`: `socklab chat JID` and `socklab chat send`, which speak
 //! XMPP to this server or any other (Prosody, ejabberd), or the JSON protocol.
 
@@ -27,6 +28,7 @@ pub mod jid;
 pub mod json;
 pub mod model;
 pub mod redact;
+pub mod retention;
 pub mod sasl;
 pub mod server;
 pub mod session;
@@ -115,7 +117,12 @@ pub fn run_accounts(action: &ChatAction) -> anyhow::Result<()> {
             eprintln!("{explanation}");
             element
         }
-        ChatAction::Serve(_) | ChatAction::Send(_) => return Ok(()),
+        ChatAction::Purge {
+            name,
+            older_than,
+            data,
+        } => retention::purge(&open_store(data)?, name, *older_than, store::now_ms())?,
+        ChatAction::Serve(_) | ChatAction::Send(_) | ChatAction::History(_) => return Ok(()),
     };
     println!("{message}");
     Ok(())
@@ -143,6 +150,7 @@ pub fn serve(args: &ChatServeArgs, t: &mut Tracer) -> anyhow::Result<()> {
             ..Limits::default()
         },
         login_timeout: args.login_timeout,
+        archive_days: args.archive_days,
     };
     let text = format!(
         "chat server for {} on {local}: XMPP clients and JSON clients on this one port; data in {}",
@@ -193,11 +201,13 @@ pub const DEFAULT_LOGIN_TIMEOUT: Duration = Duration::from_secs(60);
 
 pub use self::run_chat as run;
 
-/// `socklab chat ...` that talks on a socket (serve, the client, send).
-pub fn run_chat(args: &ChatArgs, t: &mut Tracer) -> anyhow::Result<()> {
+/// `socklab chat ...` that talks on a socket (serve, the client, send),
+/// or narrates (history); `json` is `--json` (history prints JSON lines).
+pub fn run_chat(args: &ChatArgs, json: bool, t: &mut Tracer) -> anyhow::Result<()> {
     match (&args.action, &args.jid) {
         (Some(ChatAction::Serve(s)), _) => serve(s, t),
         (Some(ChatAction::Send(s)), _) => client::send(s, t),
+        (Some(ChatAction::History(h)), _) => client::history(h, json, t),
         (Some(_), _) => Ok(()),
         (None, Some(jid)) => client::chat(jid, &args.client, t),
         (None, None) => Err(UsageError::new(

@@ -58,6 +58,8 @@ pub struct Options {
     pub config: Config,
     pub limits: Limits,
     pub login_timeout: Duration,
+    /// `--archive-days`: archived messages are kept this long.
+    pub archive_days: Option<u32>,
 }
 
 enum Wire {
@@ -114,6 +116,8 @@ pub struct Server<'t> {
     accept_retry: Option<Instant>,
     /// Sessions with bytes to write at the end of this turn.
     dirty: Vec<SessionId>,
+    /// When to look for archived messages older than `--archive-days`.
+    expire_at: Option<Instant>,
 }
 
 impl<'t> Server<'t> {
@@ -144,11 +148,13 @@ impl<'t> Server<'t> {
             more: Vec::new(),
             accept_retry: None,
             dirty: Vec::new(),
+            expire_at: None,
         })
     }
 
     /// Serves until killed.
     pub fn run(mut self) -> anyhow::Result<()> {
+        self.expire();
         let mut events = Events::with_capacity(1024);
         loop {
             let timeout = if self.more.is_empty() {
@@ -190,6 +196,7 @@ impl<'t> Server<'t> {
             .map(|Reverse((at, _))| *at)
             .into_iter()
             .chain(self.accept_retry)
+            .chain(self.expire_at)
             .min()?;
         Some(soonest.saturating_duration_since(Instant::now()))
     }
@@ -606,8 +613,40 @@ impl<'t> Server<'t> {
         }
     }
 
+    /// Retention (`--archive-days`): deletes what has grown too old, and
+    /// comes back in an hour. Committed at once: a deletion is a write like
+    /// any other, and the next turn may be an hour away.
+    fn expire(&mut self) {
+        let Some(days) = self.opts.archive_days else {
+            return;
+        };
+        let now = super::store::now_ms();
+        let text = match super::retention::expire(&self.core.store, days, now)
+            .and_then(|done| self.core.store.commit().map(|()| done))
+        {
+            Ok((n, cutoff)) => format!(
+                "retention (--archive-days {days}): deleted {n} archived message(s) stamped before {}; the next look is in an hour",
+                super::time::stamp(cutoff)
+            ),
+            Err(e) => format!("retention: the old archived messages could not be deleted: {e:#}"),
+        };
+        self.t.emit(
+            Side::Server,
+            None,
+            Event::Chat {
+                action: "expire",
+                user: "",
+                text: &text,
+            },
+        );
+        self.expire_at = Some(Instant::now() + super::retention::CHECK_EVERY);
+    }
+
     fn fire_timers(&mut self) {
         let now = Instant::now();
+        if self.expire_at.is_some_and(|at| at <= now) {
+            self.expire();
+        }
         if self.accept_retry.is_some_and(|at| at <= now) {
             self.accept_retry = None;
             self.accept_all();

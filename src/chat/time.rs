@@ -25,6 +25,25 @@ pub fn parse(s: &str) -> Option<i64> {
     i64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok()
 }
 
+/// A day (`2026-11-01`, midnight UTC) or an XEP-0082 date-time, as
+/// milliseconds since the epoch: what `--since` accepts.
+pub fn parse_day(s: &str) -> Option<i64> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    match time::Date::parse(s.trim(), &format) {
+        Ok(day) => {
+            i64::try_from(day.midnight().assume_utc().unix_timestamp_nanos() / 1_000_000).ok()
+        }
+        Err(_) => parse(s),
+    }
+}
+
+/// `2026-11-26 14:43`, UTC: a stamp as a person reads it in a list.
+pub fn minute(ms: i64) -> String {
+    let mut s = stamp(ms);
+    s.truncate(16);
+    s.replace('T', " ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -40,5 +59,12 @@ mod tests {
             parse("2026-11-26T14:43:32Z")
         );
         assert_eq!(parse("yesterday"), None);
+        assert_eq!(parse_day("2026-11-26"), parse("2026-11-26T00:00:00Z"));
+        assert_eq!(
+            parse_day("2026-11-26T14:43:32Z"),
+            parse("2026-11-26T14:43:32Z")
+        );
+        assert_eq!(parse_day("2026-13-01"), None);
+        assert_eq!(minute(ms), "2026-11-18 11:06");
     }
 }

@@ -13,15 +13,26 @@ commands: {"cmd": "send", "to": JID, "body": TEXT, "type": "chat"}
           {"cmd": "roster_add", "jid": JID, "name": NAME}
           {"cmd": "presence", "show": "away"}
           {"cmd": "iq_ping", "to": JID}      -> {"event": "pong" | "iq_error", ...}
+          {"cmd": "mam", "with": JID, "start": STAMP, "end": STAMP, "max": N,
+           "after": ID, "before": ID}        -> {"event": "mam", "results": [...],
+                                                 "first", "last", "count", "complete"}
+          {"cmd": "mam_pages", "with": JID, "max": N, "reverse": BOOL}
+                                             -> {"event": "mam_pages", "pages": [[...], ...]}
           {"cmd": "quit"}
 events:   session_start, failed_auth, disconnected, message, presence,
-          subscribe, subscribed, unsubscribe, unsubscribed, roster, roster_push
+          subscribe, subscribed, unsubscribe, unsubscribed, roster, roster_push,
+          mam, mam_pages, iq_error
+
+"mam" is one XEP-0313 query, one page (XEP-0059 paging by archive id);
+"mam_pages" walks the whole archive with slixmpp's own page iterator,
+forwards, or backwards from the last page with reverse.
 """
 import asyncio
 import json
 import sys
 
 import slixmpp
+from slixmpp.plugins import xep_0082
 
 
 def emit(event, **kw):
@@ -41,6 +52,7 @@ class Client(slixmpp.ClientXMPP):
             self['feature_mechanisms'].use_mech = mech
         self.register_plugin('xep_0199')
         self.register_plugin('xep_0203')
+        self.register_plugin('xep_0313')
         self.auto_authorize = None
         self.auto_subscribe = False
         self.add_event_handler('session_start', self.on_start)
@@ -80,6 +92,44 @@ class Client(slixmpp.ClientXMPP):
              'error': m['error']['condition'] if m['type'] == 'error' else None})
 
 
+def archived(m):
+    """One MAM result: its archive id and the forwarded message."""
+    r = m['mam_result']
+    inner = r['forwarded']['stanza']
+    stamp = r['forwarded']['delay']['stamp']
+    return {'id': r['id'], 'queryid': r['queryid'], 'from': str(inner['from']),
+            'to': str(inner['to']), 'body': inner['body'],
+            'stamp': xep_0082.format_datetime(stamp) if stamp else None}
+
+
+def mam_filter(cmd):
+    """The query's form fields, from a command."""
+    when = lambda k: xep_0082.parse(cmd[k]) if k in cmd else None
+    return {'with_jid': slixmpp.JID(cmd['with']) if 'with' in cmd else None,
+            'start': when('start'), 'end': when('end')}
+
+
+async def mam_page(c, cmd):
+    rsm = {k: cmd[k] for k in ('max', 'after', 'before') if k in cmd}
+    try:
+        iq = await c['xep_0313'].retrieve(rsm=rsm, timeout=10, **mam_filter(cmd))
+    except slixmpp.exceptions.IqError as e:
+        return emit('iq_error', condition=e.iq['error']['condition'], text=e.iq['error']['text'])
+    fin = iq['mam_fin']
+    emit('mam', results=[archived(m) for m in iq['mam']['results']],
+         first=fin['rsm']['first'], last=fin['rsm']['last'], count=fin['rsm']['count'],
+         complete=fin['complete'])
+
+
+async def mam_pages(c, cmd):
+    pages = []
+    query = c['xep_0313'].retrieve(iterator=True, reverse=cmd.get('reverse', False),
+                                   rsm={'max': cmd.get('max', 10)}, **mam_filter(cmd))
+    async for page in query:
+        pages.append([archived(m) for m in page['mam']['results']])
+    emit('mam_pages', pages=pages)
+
+
 async def commands(c):
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
@@ -108,6 +158,10 @@ async def commands(c):
                 emit(event='pong', **{'from': cmd['to']})
             except slixmpp.exceptions.IqError as e:
                 emit(event='iq_error', condition=e.iq['error']['condition'])
+        elif k == 'mam':
+            await mam_page(c, cmd)
+        elif k == 'mam_pages':
+            await mam_pages(c, cmd)
         elif k == 'quit':
             c.disconnect()
             await c.disconnected

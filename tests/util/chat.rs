@@ -383,6 +383,11 @@ impl Prosody {
     /// Starts Prosody with `authentication = AUTH` and these accounts
     /// (password [`PASSWORD`], files `.pw-USER` in `dir`).
     pub fn start(auth: &str, users: &[&str]) -> Prosody {
+        Prosody::start_with(auth, users, &[])
+    }
+
+    /// The same, with more modules enabled (`"mam"`: the message archive).
+    pub fn start_with(auth: &str, users: &[&str], modules: &[&str]) -> Prosody {
         super::require("prosody");
         super::require("prosodyctl");
         let dir = tempfile::tempdir().expect("tempdir");
@@ -391,6 +396,7 @@ impl Prosody {
         let port = super::free_tcp_port();
         std::fs::create_dir_all(dir.path().join("data")).expect("data dir");
         std::fs::create_dir_all(dir.path().join("certs")).expect("certs dir");
+        let extra: String = modules.iter().map(|m| format!(" \"{m}\";")).collect();
         let config = format!(
             r#"-- socklab test: Prosody on loopback, plain TCP, no TLS
 run_as_root = true
@@ -408,7 +414,7 @@ s2s_ports = {{}}
 s2s_direct_tls_ports = {{}}
 legacy_ssl_ports = {{}}
 log = {{ {{ levels = {{ min = "info" }}, to = "console" }} }}
-modules_enabled = {{ "roster"; "saslauth"; "disco"; "ping"; "presence"; "message"; "offline"; "posix" }}
+modules_enabled = {{ "roster"; "saslauth"; "disco"; "ping"; "presence"; "message"; "offline"; "posix";{extra} }}
 VirtualHost "localhost"
 "#
         );

@@ -12,7 +12,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use super::cache::{Cache, Direction, Record};
+use super::cache::{Cache, Direction, Record, Stored};
 use super::wire::{Cx, Refusal, Update, Wire};
 use crate::chat::jid::Jid;
 use crate::chat::model::{Message, RosterItem};
@@ -25,6 +25,9 @@ pub enum Mode {
     Interactive,
     /// `socklab chat send`: `message`, or each stdin line, goes to `to`.
     Send { to: Jid, message: Option<String> },
+    /// `socklab chat history --sync`: log in, sync the cache with the
+    /// archive, leave.
+    Sync,
 }
 
 /// Where the conversation stands.
@@ -72,6 +75,8 @@ pub struct Chat {
     pub(super) problems: Vec<String>,
     /// The server ended its stream, or we gave up on it: send FIN.
     pub(super) ended: bool,
+    /// The archive sync under way, if one is.
+    pub(super) sync: Option<super::sync::Sync>,
 }
 
 impl Chat {
@@ -91,6 +96,7 @@ impl Chat {
             ack: None,
             problems: Vec::new(),
             ended: false,
+            sync: None,
         }
     }
 
@@ -149,7 +155,9 @@ impl Chat {
             }
             Update::RosterPush { item, removed } => self.roster_push(item, removed, cx),
             Update::Presence(p) => self.presence(p, cx),
-            Update::Message(m) => self.message(m, cx),
+            Update::Message(m, archive_id) => self.message(m, archive_id, cx),
+            Update::Archive(page) => self.archive_page(page, wire, cx),
+            Update::ArchiveRefused(r) => self.archive_refused(r, wire, cx),
             Update::Refused(r) => self.refused(r, cx),
             Update::Pong(id) => {
                 if self.ack.as_deref() == Some(id.as_str()) {
@@ -184,6 +192,7 @@ impl Chat {
                 self.roster.len()
             ),
             Mode::Send { to, .. } => format!("logged in as {}; sending to {to}", self.me),
+            Mode::Sync => format!("logged in as {} to sync the local cache", self.me),
         };
         cx.narrate("online", &text);
         if let Mode::Send {
@@ -196,9 +205,12 @@ impl Chat {
             self.waiting.push_front(Input::Line(body));
         }
         self.pump(wire, cx);
+        if matches!(self.mode, Mode::Interactive | Mode::Sync) {
+            self.start_sync(wire, cx);
+        }
     }
 
-    fn message(&mut self, m: Message, cx: &mut Cx) {
+    fn message(&mut self, m: Message, archive_id: Option<String>, cx: &mut Cx) {
         let Some(body) = m.body.clone() else {
             // Chat states (typing...) and receipts: nothing to show.
             return;
@@ -210,12 +222,10 @@ impl Chat {
             body: body.clone(),
             stamp_ms,
             stanza_id: m.id.clone(),
+            archive_id,
             error: None,
         };
-        let stored = match self.cache.add(&record) {
-            Ok(n) => format!("stored in the cache as #{n}"),
-            Err(e) => format!("NOT stored in the cache: {e:#}"),
-        };
+        let stored = stored(self.cache.add(&record), record.archive_id.as_deref());
         let line = format!("{} → {}: {body}", self.short(&m.from), self.short(&m.to));
         let (shown, late) = match &m.delay {
             Some(d) => {
@@ -232,7 +242,10 @@ impl Chat {
             }
             None => (line.clone(), String::new()),
         };
-        self.print(&shown);
+        // `chat history --sync` prints the history afterwards, not this.
+        if !matches!(self.mode, Mode::Sync) {
+            self.print(&shown);
+        }
         cx.narrate(
             "message_in",
             &format!("{line} (from {}{late}; {stored})", m.from),
@@ -275,10 +288,7 @@ impl Chat {
             let Some((_, rec)) = self.outbox.pop_front() else {
                 break;
             };
-            let stored = match self.cache.add(&rec) {
-                Ok(n) => format!("stored in the cache as #{n}"),
-                Err(e) => format!("NOT stored in the cache: {e:#}"),
-            };
+            let stored = stored(self.cache.add(&rec), None);
             let text = format!(
                 "{} → {}: {} (written to the socket; {stored})",
                 self.short(&self.me),
@@ -292,6 +302,7 @@ impl Chat {
     /// The connection is gone without a goodbye.
     pub fn lost(&mut self, why: &str, cx: &mut Cx) {
         self.ended = true;
+        self.sync_cut(cx);
         if matches!(self.phase, Phase::Closing | Phase::Done) {
             self.phase = Phase::Done;
             return;
@@ -314,7 +325,7 @@ impl Chat {
                 );
                 self.phase = Phase::Offline(why);
             }
-            Mode::Send { .. } => self.phase = Phase::Done,
+            Mode::Send { .. } | Mode::Sync => self.phase = Phase::Done,
         }
     }
 
@@ -337,5 +348,19 @@ impl Chat {
                 self.problems.len() - 1
             )),
         }
+    }
+}
+
+/// What storing a message did, in words.
+fn stored(result: anyhow::Result<Stored>, archive_id: Option<&str>) -> String {
+    let id = archive_id
+        .map(|a| format!(" (archive #{a})"))
+        .unwrap_or_default();
+    match result {
+        Ok(Stored::New(n)) => format!("stored in the cache as #{n}{id}"),
+        Ok(Stored::Already(n)) => {
+            format!("already in the cache as #{n}{id}: the archive sync brought it")
+        }
+        Err(e) => format!("NOT stored in the cache: {e:#}"),
     }
 }

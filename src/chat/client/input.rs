@@ -48,6 +48,8 @@ impl Chat {
                     let to = to.clone();
                     self.send_line(input, &to, wire, cx);
                 }
+                // Nothing is typed while syncing for `chat history`.
+                Mode::Sync => {}
             }
         }
     }
@@ -190,6 +192,7 @@ impl Chat {
             body,
             stamp_ms: now_ms(),
             stanza_id: Some(id),
+            archive_id: None,
             error: None,
         };
         self.outbox.push_back((cx.mark(), record));

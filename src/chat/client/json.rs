@@ -3,13 +3,15 @@
 //! ceremony. A login is one object with the password in it (like XMPP's
 //! PLAIN, it crosses the wire as it is); the server answers `logged_in` and
 //! has already sent our presence. Names of users on the same domain are
-//! short (`bob`), others are bare JIDs.
+//! short (`bob`), others are bare JIDs. The archive is
+//! `{"type":"history","after":"12","max":100}`, answered by one object
+//! with the page's messages (XEP-0313's query, without the XML).
 
 use std::collections::VecDeque;
 
 use serde_json::{Value, json};
 
-use super::wire::{Cx, Login, Refusal, Update, Wire};
+use super::wire::{ArchivePage, Cx, Login, Refusal, Update, Wire};
 use crate::chat::jid::Jid;
 use crate::chat::model::{
     Delay, Message, MessageKind, Presence, PresenceKind, RosterItem, Subscription,
@@ -23,6 +25,9 @@ pub struct JsonClient {
     /// Pings sent and not yet answered, oldest first: JSON pongs carry no id.
     pings: VecDeque<String>,
     next: u64,
+    /// Random, so that our message ids do not repeat across runs (the
+    /// cache matches a message to the archive's copy by id).
+    tag: String,
 }
 
 impl JsonClient {
@@ -33,6 +38,7 @@ impl JsonClient {
             closing: false,
             pings: VecDeque::new(),
             next: 0,
+            tag: super::wire::random_tag(),
         }
     }
 
@@ -97,8 +103,24 @@ impl JsonClient {
             }
             "message" => {
                 if let Some(m) = self.message_of(v) {
-                    cx.update(Update::Message(m));
+                    let archive_id = archive_id(v);
+                    cx.update(Update::Message(m, archive_id));
                 }
+            }
+            "history" => {
+                let items = v["items"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|i| Some((archive_id(i)?, self.message_of(i)?)))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                cx.update(Update::Archive(ArchivePage {
+                    items,
+                    last: v.get("last").and_then(Value::as_str).map(str::to_string),
+                    complete: v["complete"].as_bool().unwrap_or(true),
+                }));
             }
             "presence" | "subscribe" | "subscribed" | "unsubscribe" | "unsubscribed" => {
                 if let Some(p) = self.presence_of(v, kind) {
@@ -130,6 +152,15 @@ impl JsonClient {
                 .to_string()
         };
         let (what, condition, text) = (field("for"), field("error"), field("text"));
+        if what == "history" {
+            return cx.update(Update::ArchiveRefused(Refusal {
+                stanza: "archive query".into(),
+                peer: None,
+                id: None,
+                condition,
+                text,
+            }));
+        }
         if what == "login" && !self.online {
             let why = match condition.as_str() {
                 "not-authorized" => format!(
@@ -190,7 +221,7 @@ impl JsonClient {
             thread: None,
             delay,
             extra: Vec::new(),
-            archive_id: text("archive_id").and_then(|a| a.parse().ok()),
+            archive_id: None,
         })
     }
 
@@ -208,6 +239,15 @@ impl JsonClient {
         p.show = text("show").map(str::to_string);
         p.status = text("status").map(str::to_string);
         Some(p)
+    }
+}
+
+/// A message object's id in our archive (the server puts it there).
+fn archive_id(v: &Value) -> Option<String> {
+    match v.get("archive_id")? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
     }
 }
 
@@ -242,7 +282,7 @@ impl Wire for JsonClient {
 
     fn message(&mut self, cx: &mut Cx, to: &Jid, body: &str) -> String {
         self.next += 1;
-        let id = format!("m{}-{}", self.next, std::process::id());
+        let id = format!("m{}-{}", self.next, self.tag);
         self.send(
             cx,
             json!({"type": "message", "to": self.name(to), "body": body, "id": id}),
@@ -272,6 +312,19 @@ impl Wire for JsonClient {
     fn remove(&mut self, cx: &mut Cx, who: &Jid) {
         self.send(cx, json!({"type": "remove", "user": self.name(who)}));
         cx.narrate("remove", &format!("removing {who} from the roster"));
+    }
+
+    fn archive(&mut self, cx: &mut Cx, after: Option<&str>, max: usize) {
+        let mut q = json!({"type": "history", "max": max});
+        if let Some(a) = after {
+            q["after"] = json!(a);
+        }
+        self.send(cx, q);
+        let from = after.map_or("from its start".to_string(), |a| format!("after #{a}"));
+        let text = format!(
+            "asking the server's archive for our messages {from}, {max} at most ({{\"type\":\"history\"}}, XEP-0313's query in JSON): one object comes back with the page"
+        );
+        cx.narrate("sync", &text);
     }
 
     fn ping(&mut self, cx: &mut Cx, id: &str) {

@@ -1,11 +1,12 @@
-//! The chat client: `socklab chat alice@localhost` (a line chat) and
+//! The chat client: `socklab chat alice@localhost` (a line chat),
 //! `socklab chat send FROM TO MESSAGE` (one message, for scripts, like
-//! sendxmpp). It speaks XMPP to any XMPP server — socklab's own, Prosody,
+//! sendxmpp) and `socklab chat history JID` (the local cache, for scripts). It speaks XMPP to any XMPP server — socklab's own, Prosody,
 //! ejabberd — or socklab's JSON protocol (`--proto json`), narrating every
 //! step of the login and of the conversation.
 //!
 //! ```text
-//! mod.rs       the two commands: account, password, cache, connect, run
+//! mod.rs       the commands: account, password, cache, connect, run
+//! history.rs   `chat history`: the cache printed (after a sync, with --sync)
 //! link/        the mio loop: stdin and the connection (server.rs), frames in, bytes out
 //! wire.rs      the Wire trait and the Updates it reports (typed values)
 //! xmpp/        the XMPP client: stream, SASL, bind, roster, stanzas
@@ -13,16 +14,19 @@
 //! chat.rs      the chat itself: what is printed and cached, how it ends
 //! contacts.rs  the roster and who is online; /roster, /who
 //! input.rs     what typed lines do; command.rs parses them
-//! cache.rs     the local SQLite cache of chat records (schema: cache.sql)
+//! sync.rs      the archive sync after login: what the cache lacks, page by page
+//! cache/       the local SQLite cache of chat records (schema: cache.sql)
 //! ```
 
 mod cache;
 mod chat;
 mod command;
 mod contacts;
+mod history;
 mod input;
 mod json;
 mod link;
+mod sync;
 mod wire;
 mod xmpp;
 
@@ -39,6 +43,7 @@ use crate::net::resolve_narrated;
 use crate::trace::{Event, Side, Tracer};
 use cache::Cache;
 use chat::{Chat, Mode};
+pub use history::history;
 use link::Link;
 use wire::{Login, Wire};
 

@@ -15,6 +15,15 @@ use crate::chat::sasl::{Mechanism, Secret};
 use crate::framing::{Content, FrameError, Proto};
 use crate::trace::{Event, Side, Tracer};
 
+/// Six hex digits from the system's random source: a wire adapter's ids
+/// carry them, so that they do not repeat across runs (the cache matches
+/// an error, or the archive's copy of a message, to what we sent by id).
+pub fn random_tag() -> String {
+    let mut bytes = [0u8; 3];
+    let _ = getrandom::fill(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Who logs in, and how.
 pub struct Login {
     /// The account, bare: `alice@localhost`.
@@ -49,7 +58,13 @@ pub enum Update {
         removed: bool,
     },
     Presence(Presence),
-    Message(Message),
+    /// A message, with its id in our archive (a XEP-0359 stanza-id) when
+    /// the server gave one we can trust.
+    Message(Message, Option<String>),
+    /// A page of our archive (XEP-0313), the answer to [`Wire::archive`].
+    Archive(ArchivePage),
+    /// The archive query was refused: no archive, or an id it does not know.
+    ArchiveRefused(Refusal),
     /// Something we sent was refused (RFC 6120 §8.3, or a JSON error object).
     Refused(Refusal),
     /// The answer to our ping with this id.
@@ -58,6 +73,18 @@ pub enum Update {
     Failed(String),
     /// The server ended its stream cleanly (`</stream:stream>`, `bye`).
     Ended,
+}
+
+/// A page of our archive, oldest first.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ArchivePage {
+    /// Each message with its archive id (opaque text); its time is its
+    /// `delay` stamp.
+    pub items: Vec<(String, Message)>,
+    /// The id to ask for what comes after (the page's last).
+    pub last: Option<String>,
+    /// Nothing comes after this page.
+    pub complete: bool,
 }
 
 /// A stanza error, for the chat to explain and to record.
@@ -161,6 +188,10 @@ pub trait Wire {
     fn accept(&mut self, cx: &mut Cx, who: &Jid, ask_back: bool);
     fn deny(&mut self, cx: &mut Cx, who: &Jid);
     fn remove(&mut self, cx: &mut Cx, who: &Jid);
+    /// Asks for the page of our own archive after the message `after` (from
+    /// the start: `None`), at most `max` messages: [`Update::Archive`] or
+    /// [`Update::ArchiveRefused`] comes back.
+    fn archive(&mut self, cx: &mut Cx, after: Option<&str>, max: usize);
     /// Asks the server for an answer; [`Update::Pong`] with `id` comes back
     /// after everything sent before it has been handled.
     fn ping(&mut self, cx: &mut Cx, id: &str);

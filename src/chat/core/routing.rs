@@ -143,8 +143,12 @@ impl Core {
                 .store
                 .store_offline(&user, &m, xml)
                 .map_err(StanzaError::internal)?;
+            let archived = m
+                .archive_id
+                .map(|a| format!(", #{a} in {user}'s archive"))
+                .unwrap_or_default();
             let text = format!(
-                "{user} is offline: stored as offline message #{number} (committed to the database before reading on); it is delivered when {user} logs in"
+                "{user} is offline: stored as offline message #{number}{archived} (committed to the database before reading on); it is delivered when {user} logs in"
             );
             self.narrate(t, Some(id), "offline_store", from_user, &text);
             return Ok(());
@@ -188,24 +192,29 @@ impl Core {
         }
         let now = crate::chat::store::now_ms();
         let account = self.session(id).is_some_and(|s| s.account);
-        if account && from_user != to_user {
-            self.store
-                .archive(from_user, m, true, xml, now)
-                .map_err(StanzaError::internal)?;
-        }
+        let sender_copy = if account && from_user != to_user {
+            Some(
+                self.store
+                    .archive(from_user, m, true, xml, now)
+                    .map_err(StanzaError::internal)?,
+            )
+        } else {
+            None
+        };
+        // The recipient's copy is always incoming: in their archive the
+        // conversation is with the sender.
         let number = self
             .store
-            .archive(to_user, m, from_user != to_user || !account, xml, now)
+            .archive(to_user, m, false, xml, now)
             .map_err(StanzaError::internal)?;
         m.archive_id = Some(number);
         if t.wants(Level::Step) {
+            // Each copy has its own number in its owner's archive.
             let text = format!(
                 "archived: #{number} in {to_user}'s archive{} (XEP-0313), so any of their devices can fetch it later",
-                if account && from_user != to_user {
-                    format!(", and in {from_user}'s")
-                } else {
-                    String::new()
-                }
+                sender_copy
+                    .map(|n| format!(", #{n} in {from_user}'s"))
+                    .unwrap_or_default()
             );
             self.narrate(t, Some(id), "archive", from_user, &text);
         }

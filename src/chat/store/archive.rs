@@ -2,9 +2,11 @@
 //! was said, kept per user so that any device can fetch the history, page by
 //! page, and a client can sync its local cache with only what it lacks.
 
-use rusqlite::params;
+use rusqlite::types::Value;
+use rusqlite::{OptionalExtension, params};
 
 use super::Store;
+use super::counts::CountKey;
 use crate::chat::jid::Jid;
 use crate::chat::model::{Message, MessageKind};
 
@@ -45,6 +47,11 @@ pub struct Page {
 
 impl Store {
     /// Archives a routed message for `owner` (its sender or its recipient).
+    ///
+    /// Stamps never go backwards in the archive: a message stamped earlier
+    /// than the newest one (a clock stepped back) takes the newest stamp.
+    /// So time order is id order, and a time range is an id range, found
+    /// in the time index instead of read row by row (see [`Store::bounds`]).
     pub fn archive(
         &self,
         owner: &str,
@@ -58,6 +65,13 @@ impl Store {
         } else {
             m.from.to_bare()
         };
+        let wanted = m.delay.as_ref().map_or(now_ms, |d| d.stamp_ms);
+        let newest: Option<i64> = self
+            .db
+            .prepare_cached("SELECT stamp_ms FROM archive ORDER BY id DESC LIMIT 1")?
+            .query_row([], |r| r.get(0))
+            .optional()?;
+        let stamp = newest.map_or(wanted, |n| n.max(wanted));
         self.writing()?;
         self.db
             .prepare_cached(
@@ -74,99 +88,45 @@ impl Store {
                 m.id,
                 m.body,
                 extra,
-                m.delay.as_ref().map_or(now_ms, |d| d.stamp_ms),
+                stamp,
             ])?;
+        self.counts.added(owner, &with.to_string(), stamp);
         Ok(self.db.last_insert_rowid())
     }
 
-    /// One page of `owner`'s archive.
+    /// One page of `owner`'s archive. Every statement here reads an index
+    /// range no longer than the page (the count aside, which is cached):
+    /// the cost does not grow with the history.
     pub fn query_archive(&self, owner: &str, q: &Query) -> anyhow::Result<Page> {
-        let mut filter = String::from("owner = ?1");
-        let mut args: Vec<rusqlite::types::Value> = vec![owner.to_string().into()];
-        let mut arg = |cond: &str, v: rusqlite::types::Value, filter: &mut String| {
-            args.push(v);
-            filter.push_str(&format!(" AND {cond} ?{}", args.len()));
+        self.counts.forget_if_changed(&self.db)?;
+        let Some((lo, hi)) = self.bounds(owner, q)? else {
+            return Ok(Page {
+                items: Vec::new(),
+                complete: true,
+                count: 0,
+            });
         };
-        if let Some(w) = &q.with {
-            arg("with_jid =", w.to_bare().to_string().into(), &mut filter);
-        }
-        if let Some(s) = q.start_ms {
-            arg("stamp_ms >=", s.into(), &mut filter);
-        }
-        if let Some(e) = q.end_ms {
-            arg("stamp_ms <=", e.into(), &mut filter);
-        }
-        let count: i64 = self.db.query_row(
-            &format!("SELECT count(*) FROM archive WHERE {filter}"),
-            rusqlite::params_from_iter(args.iter()),
-            |r| r.get(0),
-        )?;
-        let mut paged = filter.clone();
-        let mut page_args = args.clone();
-        if let Some(a) = q.after {
-            page_args.push(a.into());
-            paged.push_str(&format!(" AND id > ?{}", page_args.len()));
-        }
-        if let Some(b) = q.before {
-            page_args.push(b.into());
-            paged.push_str(&format!(" AND id < ?{}", page_args.len()));
-        }
+        let with = q.with.as_ref().map(|w| w.to_bare().to_string());
+        let (filter, args) = Filter::new(owner, with.as_deref())
+            .and("id >=", lo)
+            .and("id <=", hi)
+            .done();
+        let count = self.count(owner, q, &filter, &args)?;
+        let (filter, args) = Filter { filter, args }
+            .and("id >", q.after)
+            .and("id <", q.before)
+            .done();
         // Backwards (a `before` page) reads the newest first, then flips.
         let backwards = q.before.is_some() || q.last_page;
-        let order = if backwards { "DESC" } else { "ASC" };
         let max = q.max.max(1);
-        let sql = format!(
-            "SELECT id, with_jid, direction, sender, recipient, kind, stanza_id, body, extra, stamp_ms
-             FROM archive WHERE {paged} ORDER BY id {order} LIMIT {}",
-            max + 1
-        );
-        let mut stmt = self.db.prepare_cached(&sql)?;
-        let rows = stmt.query_map(rusqlite::params_from_iter(page_args.iter()), |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, String>(5)?,
-                r.get::<_, Option<String>>(6)?,
-                r.get::<_, Option<String>>(7)?,
-                r.get::<_, String>(8)?,
-                r.get::<_, i64>(9)?,
-            ))
-        })?;
+        let mut stmt = self.db.prepare_cached(&page_sql(&filter, backwards, max))?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(&args), row)?;
         let mut items = Vec::new();
-        for row in rows {
-            let (id, with, dir, sender, recipient, kind, stanza_id, body, extra, stamp_ms) = row?;
-            let (Ok(with), Ok(from), Ok(to)) = (
-                Jid::parse(&with),
-                Jid::parse(&sender),
-                Jid::parse(&recipient),
-            ) else {
-                continue;
-            };
-            items.push(Archived {
-                id,
-                with,
-                outgoing: dir == "out",
-                message: Message {
-                    from,
-                    to,
-                    kind: MessageKind::parse(Some(&kind)),
-                    id: stanza_id,
-                    body,
-                    subject: None,
-                    thread: None,
-                    delay: Some(crate::chat::model::Delay {
-                        stamp_ms,
-                        from: self.domain.clone(),
-                        reason: String::new(),
-                    }),
-                    extra: Vec::new(),
-                    archive_id: Some(id),
-                },
-                extra,
-            });
+        for r in rows {
+            // A row that no longer parses (edited by hand) is skipped, not fatal.
+            if let Some(a) = self.archived(r?) {
+                items.push(a);
+            }
         }
         let more = items.len() > max;
         items.truncate(max);
@@ -176,7 +136,98 @@ impl Store {
         Ok(Page {
             items,
             complete: !more,
-            count: count as u64,
+            count,
+        })
+    }
+
+    /// The ids a query's time range covers, as (first, last); `None` for
+    /// no bound; the outer `None` when no message is in the range. Stamps
+    /// never go backwards (see [`Store::archive`]), so "from `start`" is
+    /// "from the first id stamped at or after `start`": one look in the
+    /// time index, instead of reading every row to compare its stamp.
+    fn bounds(&self, owner: &str, q: &Query) -> anyhow::Result<Option<(Option<i64>, Option<i64>)>> {
+        let one = |sql: &str, at: i64| -> anyhow::Result<Option<i64>> {
+            Ok(self
+                .db
+                .prepare_cached(sql)?
+                .query_row(params![owner, at], |r| r.get(0))
+                .optional()?)
+        };
+        let lo = match q.start_ms {
+            None => None,
+            Some(s) => match one(
+                "SELECT id FROM archive WHERE owner = ?1 AND stamp_ms >= ?2 ORDER BY stamp_ms, id LIMIT 1",
+                s,
+            )? {
+                None => return Ok(None),
+                found => found,
+            },
+        };
+        let hi = match q.end_ms {
+            None => None,
+            Some(e) => match one(
+                "SELECT id FROM archive WHERE owner = ?1 AND stamp_ms <= ?2 ORDER BY stamp_ms DESC, id DESC LIMIT 1",
+                e,
+            )? {
+                None => return Ok(None),
+                found => found,
+            },
+        };
+        Ok(Some((lo, hi)))
+    }
+
+    /// How many messages match the query's filters (not its paging): the
+    /// RSM `<count/>`. Counting reads the whole range, so the answer is
+    /// kept, and kept right as messages are added (see [`Counts`]).
+    fn count(&self, owner: &str, q: &Query, filter: &str, args: &[Value]) -> anyhow::Result<u64> {
+        let key = CountKey {
+            owner: owner.to_string(),
+            with: q.with.as_ref().map(|w| w.to_bare().to_string()),
+            start_ms: q.start_ms,
+            end_ms: q.end_ms,
+        };
+        if let Some(n) = self.counts.get(&key) {
+            return Ok(n);
+        }
+        let n: i64 = self
+            .db
+            .prepare_cached(&format!("SELECT count(*) FROM archive WHERE {filter}"))?
+            .query_row(rusqlite::params_from_iter(args), |r| r.get(0))?;
+        let n = n as u64;
+        self.counts.put(key, n);
+        Ok(n)
+    }
+
+    fn archived(&self, r: Row) -> Option<Archived> {
+        let (id, with, dir, sender, recipient, kind, stanza_id, body, extra, stamp_ms) = r;
+        let (Ok(with), Ok(from), Ok(to)) = (
+            Jid::parse(&with),
+            Jid::parse(&sender),
+            Jid::parse(&recipient),
+        ) else {
+            return None;
+        };
+        Some(Archived {
+            id,
+            with,
+            outgoing: dir == "out",
+            message: Message {
+                from,
+                to,
+                kind: MessageKind::parse(Some(&kind)),
+                id: stanza_id,
+                body,
+                subject: None,
+                thread: None,
+                delay: Some(crate::chat::model::Delay {
+                    stamp_ms,
+                    from: self.domain.clone(),
+                    reason: String::new(),
+                }),
+                extra: Vec::new(),
+                archive_id: Some(id),
+            },
+            extra,
         })
     }
 
@@ -193,129 +244,87 @@ impl Store {
                 params![before_ms],
             )?,
         };
+        self.counts.clear();
         Ok(n as u64)
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::chat::sasl::{Credentials, Secret};
+/// A page: one more row than asked for, to know whether more follow.
+fn page_sql(filter: &str, backwards: bool, max: usize) -> String {
+    format!(
+        "SELECT id, with_jid, direction, sender, recipient, kind, stanza_id, body, extra, stamp_ms
+         FROM archive WHERE {filter} ORDER BY id {} LIMIT {}",
+        if backwards { "DESC" } else { "ASC" },
+        max + 1
+    )
+}
 
-    fn store_with(n: usize) -> Store {
-        let s = Store::memory("localhost").expect("db");
-        let creds = Credentials::from_salt(&Secret::new("x"), b"salt", 1000).expect("creds");
-        for u in ["alice", "bob", "carol"] {
-            s.add_user(u, &creds, 0).expect("add");
-        }
-        for i in 0..n {
-            let (from, to) = if i % 2 == 0 {
-                ("alice", "bob")
-            } else {
-                ("bob", "alice")
-            };
-            let m = Message {
-                from: Jid::full(from, "localhost", "r"),
-                to: Jid::bare(to, "localhost"),
-                kind: MessageKind::Chat,
-                id: Some(format!("m{i}")),
-                body: Some(format!("message {i}")),
-                subject: None,
-                thread: None,
-                delay: None,
-                archive_id: None,
-                extra: Vec::new(),
-            };
-            s.archive("alice", &m, from == "alice", "", 1000 + i as i64)
-                .expect("archive");
-        }
-        let m = Message {
-            from: Jid::full("carol", "localhost", "r"),
-            to: Jid::bare("alice", "localhost"),
-            kind: MessageKind::Chat,
-            id: None,
-            body: Some("from carol".into()),
-            subject: None,
-            thread: None,
-            delay: None,
-            archive_id: None,
-            extra: Vec::new(),
+/// A WHERE clause and its parameters, one condition at a time.
+struct Filter {
+    filter: String,
+    args: Vec<Value>,
+}
+
+impl Filter {
+    fn new(owner: &str, with: Option<&str>) -> Filter {
+        let mut f = Filter {
+            filter: "owner = ?1".into(),
+            args: vec![owner.to_string().into()],
         };
-        s.archive("alice", &m, false, "", 5000).expect("archive");
-        s
+        if let Some(w) = with {
+            f = f.cond("with_jid =", w.to_string().into());
+        }
+        f
     }
 
-    fn bodies(p: &Page) -> Vec<String> {
-        p.items
-            .iter()
-            .filter_map(|a| a.message.body.clone())
-            .collect()
+    fn cond(mut self, cond: &str, v: Value) -> Filter {
+        self.args.push(v);
+        self.filter
+            .push_str(&format!(" AND {cond} ?{}", self.args.len()));
+        self
     }
 
-    #[test]
-    fn pages_go_forwards_and_backwards_and_filter_by_contact_and_time() {
-        let s = store_with(7);
-        let bob = Jid::bare("bob", "localhost");
-        let q = Query {
-            with: Some(bob.clone()),
-            max: 3,
-            ..Query::default()
-        };
-        let p1 = s.query_archive("alice", &q).expect("page");
-        assert_eq!(bodies(&p1), ["message 0", "message 1", "message 2"]);
-        assert!(!p1.complete);
-        assert_eq!(p1.count, 7);
-        let p2 = s
-            .query_archive(
-                "alice",
-                &Query {
-                    after: Some(p1.items[2].id),
-                    ..q.clone()
-                },
-            )
-            .expect("page");
-        assert_eq!(bodies(&p2), ["message 3", "message 4", "message 5"]);
-        let last = s
-            .query_archive(
-                "alice",
-                &Query {
-                    last_page: true,
-                    ..q.clone()
-                },
-            )
-            .expect("page");
-        assert_eq!(bodies(&last), ["message 4", "message 5", "message 6"]);
-        let before = s
-            .query_archive(
-                "alice",
-                &Query {
-                    before: Some(last.items[0].id),
-                    ..q.clone()
-                },
-            )
-            .expect("page");
-        assert_eq!(bodies(&before), ["message 1", "message 2", "message 3"]);
-        let timed = Query {
-            start_ms: Some(1002),
-            end_ms: Some(1003),
-            max: 10,
-            ..Query::default()
-        };
-        assert_eq!(
-            bodies(&s.query_archive("alice", &timed).expect("page")),
-            ["message 2", "message 3"]
-        );
-        let all = s
-            .query_archive(
-                "alice",
-                &Query {
-                    max: 100,
-                    ..Query::default()
-                },
-            )
-            .expect("page");
-        assert_eq!(all.items.len(), 8);
-        assert!(all.complete);
-        assert_eq!(s.purge_archive(Some("alice"), 1004).expect("purge"), 4);
+    /// `cond` with this id, if there is one.
+    fn and(self, cond: &str, id: Option<i64>) -> Filter {
+        match id {
+            Some(id) => self.cond(cond, id.into()),
+            None => self,
+        }
+    }
+
+    fn done(self) -> (String, Vec<Value>) {
+        (self.filter, self.args)
     }
 }
+
+type Row = (
+    i64,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    i64,
+);
+
+fn row(r: &rusqlite::Row) -> rusqlite::Result<Row> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
+        r.get(8)?,
+        r.get(9)?,
+    ))
+}
+
+#[cfg(test)]
+#[path = "archive_tests.rs"]
+mod tests;

@@ -12,6 +12,7 @@
 //! runs) wait briefly rather than corrupt anything.
 
 mod archive;
+mod counts;
 mod uploads;
 
 pub use archive::{Archived, Page, Query};
@@ -52,6 +53,8 @@ pub struct Store {
     /// group commit); otherwise each statement commits on its own.
     batch: bool,
     in_tx: std::cell::Cell<bool>,
+    /// Archive counts already taken (see `counts.rs`).
+    counts: counts::Counts,
 }
 
 impl Store {
@@ -89,6 +92,7 @@ impl Store {
             domain: domain.to_string(),
             batch: false,
             in_tx: std::cell::Cell::new(false),
+            counts: counts::Counts::default(),
         })
     }
 

@@ -68,7 +68,10 @@ CREATE TABLE IF NOT EXISTS archive (
     extra     TEXT NOT NULL DEFAULT '',   -- extension elements, as XML
     stamp_ms  INTEGER NOT NULL
 );
+-- Each query reads one of these in order, and no further than its page:
+-- a conversation (with), the whole archive (a client's sync), a time.
 CREATE INDEX IF NOT EXISTS archive_by_with ON archive(owner, with_jid, id);
+CREATE INDEX IF NOT EXISTS archive_by_owner ON archive(owner, id);
 CREATE INDEX IF NOT EXISTS archive_by_time ON archive(owner, stamp_ms);
 
 -- Attachments (XEP-0363 HTTP File Upload): a slot is a promise to accept

@@ -128,7 +128,13 @@ impl XmppClient {
         if e.attr("type") == Some("error") {
             return cx.update(Update::Refused(self.refusal(e)));
         }
+        if self.archive_result(cx, e) {
+            return;
+        }
         let from = self.sender(e);
+        // Read before `stanza::message`, which drops stanza-ids (a client
+        // must not be able to send one to the server).
+        let archive_id = self.stanza_id(e);
         let Ok(mut m) = stanza::message(e, &from) else {
             return cx.narrate("ignore", "a message with a malformed address: ignored");
         };
@@ -139,7 +145,7 @@ impl XmppClient {
                 "a group chat message: this client has no rooms; ignored",
             );
         }
-        cx.update(Update::Message(m));
+        cx.update(Update::Message(m, archive_id));
     }
 
     fn on_presence(&mut self, cx: &mut Cx, e: &Element) {
@@ -168,6 +174,7 @@ impl XmppClient {
             "result" => match self.pending.remove(&id) {
                 Some(Pending::Ping(ping)) => cx.update(Update::Pong(ping)),
                 Some(Pending::RosterSet(_)) => {}
+                Some(Pending::Archive(_)) => self.archive_fin(cx, e),
                 Some(why) => self.login_step(cx, why, e),
                 None => cx.narrate(
                     "ignore",
@@ -186,6 +193,13 @@ impl XmppClient {
                         peer: Some(who),
                         ..refusal
                     })),
+                    Some(Pending::Archive(_)) => {
+                        self.archived.clear();
+                        cx.update(Update::ArchiveRefused(Refusal {
+                            stanza: "archive query".into(),
+                            ..refusal
+                        }));
+                    }
                     Some(Pending::Ping(_)) | None => cx.update(Update::Refused(refusal)),
                 }
             }

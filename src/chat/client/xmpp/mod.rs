@@ -15,12 +15,16 @@
 //! login.rs     header, features, restart, bind, session, roster, presence
 //! sasl.rs      the mechanism, <auth/>, challenges, <success/> checked
 //! incoming.rs  messages, presence, iqs and errors from the server
+//! archive.rs   the archive (XEP-0313): queries, results, stanza-ids
 //! ```
 //!
 //! It works with any XMPP server, not only socklab's: nothing here depends
 //! on socklab's server beyond RFC 6120 and RFC 6121 (the tests run it
 //! against Prosody too).
 
+mod archive;
+#[cfg(test)]
+mod archive_tests;
 mod incoming;
 mod login;
 mod sasl;
@@ -31,6 +35,7 @@ use std::collections::HashMap;
 
 use super::wire::{Cx, Login, Update, Wire};
 use crate::chat::jid::Jid;
+use crate::chat::model::Message;
 use crate::chat::xmpp::stanza::ROSTER_NS;
 use crate::chat::xmpp::write::{El, forbidden};
 use crate::chat::xmpp::{PING_NS, SASL_NS, STREAMS_NS};
@@ -69,6 +74,8 @@ enum Pending {
     Roster,
     RosterSet(Jid),
     Ping(String),
+    /// An archive query, by its queryid.
+    Archive(String),
 }
 
 pub struct XmppClient {
@@ -86,12 +93,15 @@ pub struct XmppClient {
     /// Random, so that our ids do not repeat across runs (the cache
     /// matches an error to the message by id).
     tag: String,
+    /// The results of the archive query under way, until its `<fin/>`.
+    archived: Vec<(String, Message)>,
+    /// The server answered an archive query: it keeps one, so the
+    /// stanza-ids it puts on messages can be believed.
+    archive_known: bool,
 }
 
 impl XmppClient {
     pub fn new(login: Login) -> XmppClient {
-        let mut bytes = [0u8; 3];
-        let _ = getrandom::fill(&mut bytes);
         XmppClient {
             login,
             state: State::Opening,
@@ -101,7 +111,9 @@ impl XmppClient {
             announced: false,
             pending: HashMap::new(),
             next: 0,
-            tag: bytes.iter().map(|b| format!("{b:02x}")).collect(),
+            tag: super::wire::random_tag(),
+            archived: Vec::new(),
+            archive_known: false,
         }
     }
 
@@ -262,6 +274,10 @@ impl Wire for XmppClient {
             "removing {who}: a roster set with subscription='remove' (RFC 6121 §2.5); the server also cancels the subscriptions both ways"
         );
         cx.narrate("remove", &text);
+    }
+
+    fn archive(&mut self, cx: &mut Cx, after: Option<&str>, max: usize) {
+        self.query_archive(cx, after, max);
     }
 
     fn ping(&mut self, cx: &mut Cx, id: &str) {

@@ -15,8 +15,8 @@ use crate::trace::Tracer;
 const HEADER: &str = "<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' id='s1' from='localhost' version='1.0'>";
 const SASL: &str = "urn:ietf:params:xml:ns:xmpp-sasl";
 
-struct Script {
-    client: XmppClient,
+pub(super) struct Script {
+    pub(super) client: XmppClient,
     reader: FrameReader,
     t: Tracer,
 }
@@ -40,22 +40,30 @@ impl Script {
             reader,
             t: Tracer::silent(),
         };
-        let mut cx = Cx {
-            t: &mut s.t,
-            conn: None,
-            user: "alice",
-            out: Vec::new(),
-            updates: Vec::new(),
-            base: 0,
-        };
-        s.client.start(&mut cx);
-        let sent = String::from_utf8(cx.out).expect("utf-8");
+        let sent = s.act(|client, cx| client.start(cx));
         (s, sent)
     }
 
+    /// The client does `act`: what it sends.
+    pub(super) fn act(&mut self, act: impl FnOnce(&mut XmppClient, &mut Cx)) -> String {
+        self.run(|client, _, cx| act(client, cx)).0
+    }
+
     /// The server says `xml`: what the client answers, and its updates.
-    fn say(&mut self, xml: &str) -> (String, Vec<Update>) {
+    pub(super) fn say(&mut self, xml: &str) -> (String, Vec<Update>) {
         self.reader.push(xml.as_bytes());
+        self.run(|client, reader, cx| {
+            while let Some(frame) = reader.next_frame().expect("well-formed") {
+                client.on_frame(cx, &frame.content);
+            }
+        })
+    }
+
+    /// Runs `f` with a context: what the client sent, and its updates.
+    fn run(
+        &mut self,
+        f: impl FnOnce(&mut XmppClient, &mut FrameReader, &mut Cx),
+    ) -> (String, Vec<Update>) {
         let mut cx = Cx {
             t: &mut self.t,
             conn: None,
@@ -64,14 +72,12 @@ impl Script {
             updates: Vec::new(),
             base: 0,
         };
-        while let Some(frame) = self.reader.next_frame().expect("well-formed") {
-            self.client.on_frame(&mut cx, &frame.content);
-        }
+        f(&mut self.client, &mut self.reader, &mut cx);
         (String::from_utf8(cx.out).expect("utf-8"), cx.updates)
     }
 
     /// Logs in with PLAIN and restarts; returns the post-login features' answer.
-    fn logged_in(features: &str) -> (Script, String) {
+    pub(super) fn logged_in(features: &str) -> (Script, String) {
         let (mut s, _) = Script::start(Some(Mechanism::Plain), Some("laptop"));
         s.say(&format!("{HEADER}<stream:features><mechanisms xmlns='{SASL}'><mechanism>PLAIN</mechanism></mechanisms></stream:features>"));
         s.say(&format!("<success xmlns='{SASL}'/>"));
@@ -81,7 +87,7 @@ impl Script {
 }
 
 /// The value of the first `id='…'` in `xml`.
-fn id_of(xml: &str) -> String {
+pub(super) fn id_of(xml: &str) -> String {
     let at = xml.find("id='").expect("an id") + 4;
     xml[at..at + xml[at..].find('\'').expect("closing quote")].to_string()
 }
@@ -96,7 +102,7 @@ fn failed(updates: &[Update]) -> String {
         .unwrap_or_else(|| panic!("no failure in {updates:?}"))
 }
 
-const BIND_AND_SESSION: &str = "<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/><session xmlns='urn:ietf:params:xml:ns:xmpp-session'/></stream:features>";
+pub(super) const BIND_AND_SESSION: &str = "<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/><session xmlns='urn:ietf:params:xml:ns:xmpp-session'/></stream:features>";
 
 #[test]
 fn a_plain_login_binds_does_the_required_session_then_roster_and_presence() {
@@ -259,7 +265,7 @@ fn roster_pushes_only_from_our_account_pings_and_other_iqs_are_answered() {
 fn messages_keep_their_delay_and_errors_say_which_message() {
     let (mut s, _) = Script::logged_in(BIND_AND_SESSION);
     let (_, updates) = s.say("<message from='bob@localhost/phone' to='alice@localhost' type='chat' id='m1'><body>hi &amp; bye</body><delay xmlns='urn:xmpp:delay' from='localhost' stamp='2026-11-26T14:43:32.123Z'>Offline storage</delay></message>");
-    let [Update::Message(m)] = updates.as_slice() else {
+    let [Update::Message(m, None)] = updates.as_slice() else {
         panic!("{updates:?}")
     };
     assert_eq!(m.body.as_deref(), Some("hi & bye"));

@@ -16,10 +16,21 @@ CREATE TABLE IF NOT EXISTS messages (
     body       TEXT NOT NULL,
     stamp_ms   INTEGER NOT NULL,         -- when it was sent (for a delayed message, its <delay> stamp)
     stanza_id  TEXT,                     -- the stanza's id attribute, to match an error reply
-    archive_id TEXT UNIQUE,              -- the server archive's id (XEP-0313), for a later sync; NULL for now
+    archive_id TEXT UNIQUE,              -- its id in the server's archive (XEP-0313, XEP-0359); NULL until known
     error      TEXT                      -- why the server refused it (out only); NULL if it did not
 );
 CREATE INDEX IF NOT EXISTS messages_by_peer ON messages(peer, stamp_ms, id);
+-- A message from the archive that has no archive_id here yet (one this
+-- device sent, or received before its id was known) is found by its stanza id.
+CREATE INDEX IF NOT EXISTS messages_by_stanza ON messages(stanza_id);
+
+-- How far the last sync with the server's archive got: the archive id of
+-- the last message it fetched. Archive ids are opaque text, ordered only by
+-- the archive, so the next sync asks for what comes after this one.
+CREATE TABLE IF NOT EXISTS sync (
+    name  TEXT PRIMARY KEY,              -- 'archive'
+    value TEXT NOT NULL
+);
 
 -- The roster as last seen from the server: /roster can show it offline.
 CREATE TABLE IF NOT EXISTS roster (

@@ -9,13 +9,19 @@
 //! What "stored" means: a message we send is stored once its bytes have
 //! been written to the socket (not when it was typed: a message that never
 //! left is not history); a message we receive is stored on arrival, with the
-//! time it was sent when the server says (`<delay/>`).
+//! time it was sent when the server says (`<delay/>`). Either may carry
+//! its id in the server's archive; a message the sync brings that is here
+//! already is recognised by that id, so nothing is stored twice.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
+
+mod archive;
+
+pub use archive::Merged;
 
 use crate::chat::jid::Jid;
 use crate::chat::model::{RosterItem, Subscription};
@@ -29,7 +35,7 @@ pub enum Direction {
 }
 
 impl Direction {
-    fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             Direction::In => "in",
             Direction::Out => "out",
@@ -47,8 +53,19 @@ pub struct Record {
     /// Milliseconds since the Unix epoch.
     pub stamp_ms: i64,
     pub stanza_id: Option<String>,
+    /// Its id in the server's archive (XEP-0313), when known.
+    pub archive_id: Option<String>,
     /// Why the server refused it, if it did.
     pub error: Option<String>,
+}
+
+/// What storing a message did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stored {
+    /// A new row, with its number.
+    New(i64),
+    /// The row with this archive id was here already (the sync brought it).
+    Already(i64),
 }
 
 pub struct Cache {
@@ -57,10 +74,14 @@ pub struct Cache {
 }
 
 impl Cache {
-    /// Opens (creating if needed) the cache of `owner` under `dir`:
-    /// `dir/client/alice@localhost.db`.
+    /// Where the cache of `owner` under `dir` is: `dir/client/alice@localhost.db`.
+    pub fn location(dir: &Path, owner: &Jid) -> PathBuf {
+        dir.join("client").join(format!("{}.db", owner.to_bare()))
+    }
+
+    /// Opens (creating if needed) the cache of `owner` under `dir`.
     pub fn open(dir: &Path, owner: &Jid) -> anyhow::Result<Cache> {
-        let path = dir.join("client").join(format!("{}.db", owner.to_bare()));
+        let path = Cache::location(dir, owner);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).with_context(|| {
                 format!("cannot create the cache directory {}", parent.display())
@@ -91,21 +112,22 @@ impl Cache {
         &self.path
     }
 
-    /// Stores a message; returns its row number.
-    pub fn add(&self, r: &Record) -> anyhow::Result<i64> {
-        self.db.execute(
-            "INSERT INTO messages (peer, direction, body, stamp_ms, stanza_id, error)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![
-                r.peer.to_bare().to_string(),
-                r.direction.name(),
-                r.body,
-                r.stamp_ms,
-                r.stanza_id,
-                r.error
-            ],
-        )?;
-        Ok(self.db.last_insert_rowid())
+    /// Stores a message, unless its archive id is here already.
+    pub fn add(&self, r: &Record) -> anyhow::Result<Stored> {
+        if let Some(row) = self.by_archive_id(r.archive_id.as_deref())? {
+            return Ok(Stored::Already(row));
+        }
+        insert(&self.db, r).map(Stored::New)
+    }
+
+    /// The row holding this archive id.
+    fn by_archive_id(&self, id: Option<&str>) -> anyhow::Result<Option<i64>> {
+        let Some(id) = id else { return Ok(None) };
+        Ok(self
+            .db
+            .prepare_cached("SELECT id FROM messages WHERE archive_id = ?1")?
+            .query_row([id], |r| r.get(0))
+            .optional()?)
     }
 
     /// Records the server's refusal of the message we sent with this id;
@@ -120,30 +142,34 @@ impl Cache {
 
     /// The last `n` messages with `peer`, oldest first.
     pub fn history(&self, peer: &Jid, n: usize) -> anyhow::Result<Vec<Record>> {
-        let mut st = self.db.prepare(
-            "SELECT direction, body, stamp_ms, stanza_id, error FROM messages
-             WHERE peer = ?1 ORDER BY stamp_ms DESC, id DESC LIMIT ?2",
-        )?;
-        let peer_bare = peer.to_bare();
+        let mut st = self.db.prepare(&format!(
+            "SELECT {COLUMNS} FROM messages WHERE peer = ?1 ORDER BY stamp_ms DESC, id DESC LIMIT ?2"
+        ))?;
         let limit = i64::try_from(n).unwrap_or(i64::MAX);
-        let rows = st.query_map(params![peer_bare.to_string(), limit], |row| {
-            let direction: String = row.get(0)?;
-            Ok(Record {
-                peer: peer_bare.clone(),
-                direction: if direction == "out" {
-                    Direction::Out
-                } else {
-                    Direction::In
-                },
-                body: row.get(1)?,
-                stamp_ms: row.get(2)?,
-                stanza_id: row.get(3)?,
-                error: row.get(4)?,
-            })
-        })?;
-        let mut out = rows.collect::<Result<Vec<_>, _>>()?;
+        let rows = st.query_map(params![peer.to_bare().to_string(), limit], record)?;
+        let mut out: Vec<Record> = rows
+            .filter_map(Result::transpose)
+            .collect::<Result<_, _>>()?;
         out.reverse();
         Ok(out)
+    }
+
+    /// Every message (with `peer`, if given) sent at or after `since_ms`,
+    /// oldest first: `socklab chat history`.
+    pub fn records(
+        &self,
+        peer: Option<&Jid>,
+        since_ms: Option<i64>,
+    ) -> anyhow::Result<Vec<Record>> {
+        let mut st = self.db.prepare(&format!(
+            "SELECT {COLUMNS} FROM messages WHERE (?1 IS NULL OR peer = ?1) AND stamp_ms >= ?2
+             ORDER BY stamp_ms, id"
+        ))?;
+        let peer = peer.map(|p| p.to_bare().to_string());
+        let rows = st.query_map(params![peer, since_ms.unwrap_or(i64::MIN)], record)?;
+        Ok(rows
+            .filter_map(Result::transpose)
+            .collect::<Result<_, _>>()?)
     }
 
     /// Replaces the roster snapshot with what the server just sent.
@@ -204,6 +230,48 @@ impl Cache {
     }
 }
 
+/// The columns [`record`] reads.
+const COLUMNS: &str = "peer, direction, body, stamp_ms, stanza_id, archive_id, error";
+
+/// A row as a [`Record`]; `None` if its peer no longer parses (a row
+/// edited by hand is skipped, not fatal).
+fn record(row: &rusqlite::Row) -> rusqlite::Result<Option<Record>> {
+    let Ok(peer) = Jid::parse(&row.get::<_, String>(0)?) else {
+        return Ok(None);
+    };
+    let direction: String = row.get(1)?;
+    Ok(Some(Record {
+        peer,
+        direction: if direction == "out" {
+            Direction::Out
+        } else {
+            Direction::In
+        },
+        body: row.get(2)?,
+        stamp_ms: row.get(3)?,
+        stanza_id: row.get(4)?,
+        archive_id: row.get(5)?,
+        error: row.get(6)?,
+    }))
+}
+
+fn insert(db: &Connection, r: &Record) -> anyhow::Result<i64> {
+    db.prepare_cached(
+        "INSERT INTO messages (peer, direction, body, stamp_ms, stanza_id, archive_id, error)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        r.peer.to_bare().to_string(),
+        r.direction.name(),
+        r.body,
+        r.stamp_ms,
+        r.stanza_id,
+        r.archive_id,
+        r.error
+    ])?;
+    Ok(db.last_insert_rowid())
+}
+
 fn upsert(db: &Connection, item: &RosterItem, now_ms: i64) -> anyhow::Result<()> {
     db.execute(
         "INSERT INTO roster (contact, name, subscription, ask, updated_ms) VALUES (?1, ?2, ?3, ?4, ?5)
@@ -230,6 +298,7 @@ mod tests {
             body: body.into(),
             stamp_ms,
             stanza_id: Some(format!("id-{body}")),
+            archive_id: None,
             error: None,
         }
     }
