@@ -14,6 +14,7 @@
 //! cli.rs         clap declarations; doc comments are the --help text
 //! addr.rs        "PORT", "HOST:PORT", "[::1]:PORT", "HOST PORT": parsing and resolution
 //! units.rs       durations (5, 500ms) and sizes (64k) as typed on a command line
+//! exit.rs        exit codes, UsageError (2) and Silent (already narrated)
 //! trace/         Event, Tracer, renderers (text, json, hexdump), escaping, explanations
 //! net/           sockets and the mio event loop: listen, connect, send, recv;
 //!                protocol.rs runs a codec on a live stream
@@ -33,6 +34,7 @@ pub mod addr;
 pub mod cli;
 pub mod compare;
 pub mod demo;
+pub mod exit;
 pub mod frame;
 pub mod framing;
 pub mod lessons;
@@ -44,6 +46,7 @@ pub mod units;
 use std::io::{self, IsTerminal};
 
 use cli::{Cli, ColorWhen, Command, OutputArgs};
+use exit::{EXIT_FAILURE, EXIT_OK, Silent, UsageError};
 use lessons::log::writer::LessonLog;
 use net::error::NetError;
 use trace::explain::Action;
@@ -51,51 +54,6 @@ use trace::hexdump::HexSink;
 use trace::json::JsonSink;
 use trace::text::{Layout, TextSink};
 use trace::{Event, Level, Side, Tracer};
-
-/// Exit code for success.
-pub const EXIT_OK: u8 = 0;
-/// Exit code for a network or runtime error.
-pub const EXIT_FAILURE: u8 = 1;
-/// Exit code for a usage error (also what clap uses).
-pub const EXIT_USAGE: u8 = 2;
-
-/// A mistake in how socklab was called that clap's types cannot catch (a port
-/// given twice, a MESSAGE and --size together). Exits with code 2.
-#[derive(Debug)]
-pub struct UsageError(pub String);
-
-impl UsageError {
-    pub fn new(message: impl Into<String>) -> UsageError {
-        UsageError(message.into())
-    }
-
-    /// Prints the error the way clap prints its own, and gives the exit code.
-    fn print(&self) -> u8 {
-        eprintln!("error: {self}\n\nFor more information, try '--help'.");
-        EXIT_USAGE
-    }
-}
-
-impl std::fmt::Display for UsageError {
-    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for UsageError {}
-
-/// A failure whose explanation has already been shown (a lesson check that
-/// did not pass): exit with this code and print nothing more.
-#[derive(Debug)]
-pub struct Silent(pub u8);
-
-impl std::fmt::Display for Silent {
-    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        write!(f, "exit {}", self.0)
-    }
-}
-
-impl std::error::Error for Silent {}
 
 /// Runs a parsed command line and returns the process exit code.
 pub fn run(cli: Cli) -> u8 {

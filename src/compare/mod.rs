@@ -17,8 +17,8 @@ mod speed;
 use std::io::{self, Write};
 use std::time::Duration;
 
-use crate::UsageError;
 use crate::cli::CompareArgs;
+use crate::exit::UsageError;
 use crate::trace::{Event, Side, Tracer};
 
 /// One experiment's outcome: a row of the table.

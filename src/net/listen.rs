@@ -15,8 +15,8 @@ use super::protocol::Framing;
 use super::resolve_narrated;
 use super::session::{Policy, Session};
 use super::socket::listen_tcp;
-use crate::UsageError;
 use crate::cli::ListenArgs;
+use crate::exit::UsageError;
 use crate::framing::Role;
 use crate::trace::{Side, Tracer};
 

@@ -21,8 +21,8 @@ mod outbound;
 pub use inbound::{Inbound, InboundError, Reply};
 pub use outbound::{Encoded, Outbound};
 
-use crate::UsageError;
 use crate::cli::FramingArgs;
+use crate::exit::UsageError;
 use crate::framing::{FrameError, JsonFraming, Limits, Proto, Role};
 use crate::trace::explain::explain_frame;
 use crate::trace::{Event, Side, Tracer};

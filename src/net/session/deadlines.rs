@@ -127,7 +127,7 @@ impl Session<'_> {
             .emit(self.side, id, Event::Timeout { what, millis });
         self.close(token);
         if !self.policy.keep_open {
-            return Err(crate::Silent(crate::EXIT_FAILURE).into());
+            return Err(crate::exit::Silent(crate::exit::EXIT_FAILURE).into());
         }
         Ok(())
     }

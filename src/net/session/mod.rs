@@ -335,7 +335,7 @@ impl<'t> Session<'t> {
             self.close(token);
             if failed && !self.policy.keep_open {
                 // The error has been narrated where it happened.
-                return Err(crate::Silent(crate::EXIT_FAILURE).into());
+                return Err(crate::exit::Silent(crate::exit::EXIT_FAILURE).into());
             }
             return Ok(Flow::Go);
         }
