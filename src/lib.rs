@@ -22,15 +22,19 @@
 //! frame.rs       `socklab frame`: the codecs offline, fed in chosen pieces
 //! relay/         `socklab relay`: a forwarder that impairs TCP and UDP on purpose
 //! compare/       `socklab compare`: TCP against UDP, one experiment per file
+//! scan/          `socklab scan` (and `connect -z`): a connect scan, every answer explained
+//! netcat.rs      nc's invocations as people type them: rewritten or answered
+//! build.rs       what `--version` says about the build
 //! demo/          `socklab demo`: a server and a client in one process, one loop
 //! lessons/       the lesson runner: catalog (compiled from lessons/), check engine,
 //!                progress and session logs, rendering, the flow chart
 //! ```
 //!
-//! Exit codes: 0 success, 1 network or runtime error (explained on stderr),
-//! 2 usage error.
+//! Exit codes ([`exit`]): 0 success, 1 network or runtime error (explained
+//! on stderr), 2 usage error, 130 interrupted by Ctrl-C.
 
 pub mod addr;
+pub mod build;
 pub mod cli;
 pub mod compare;
 pub mod demo;
@@ -39,7 +43,9 @@ pub mod frame;
 pub mod framing;
 pub mod lessons;
 pub mod net;
+pub mod netcat;
 pub mod relay;
+pub mod scan;
 pub mod trace;
 pub mod units;
 
@@ -67,7 +73,9 @@ pub fn run(cli: Cli) -> u8 {
         Command::Frame(_) => ("frame", Side::Server),
         Command::Relay(_) => ("relay", Side::Server),
         Command::Compare(_) => ("compare", Side::Client),
+        Command::Scan(_) => ("scan", Side::Client),
         Command::Lessons | Command::Lesson(_) => return run_lessons(&cli, &state),
+        Command::Man => return man(),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(*shell, &mut Cli::command(), "socklab", &mut io::stdout());
@@ -110,7 +118,10 @@ pub fn run(cli: Cli) -> u8 {
         Command::Frame(args) => frame::run(args, &mut tracer),
         Command::Relay(args) => relay::run(args, &mut tracer),
         Command::Compare(args) => compare::run(args, cli.output.json, &mut tracer),
-        Command::Lessons | Command::Lesson(_) | Command::Completions { .. } => Ok(()),
+        Command::Scan(args) => scan::run(args, &mut tracer),
+        Command::Lessons | Command::Lesson(_) | Command::Completions { .. } | Command::Man => {
+            Ok(())
+        }
     };
     let code = match result {
         Ok(()) => EXIT_OK,
@@ -118,6 +129,21 @@ pub fn run(cli: Cli) -> u8 {
     };
     tracer.emit(side, None, Event::Exit { code: code as i32 });
     code
+}
+
+/// `socklab man`: the manual page, generated from the same clap
+/// declarations as `--help`, in roff for `man` to render.
+fn man() -> u8 {
+    use clap::CommandFactory;
+    let page = clap_mangen::Man::new(Cli::command());
+    match page.render(&mut io::stdout()) {
+        Ok(()) => EXIT_OK,
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => EXIT_OK,
+        Err(e) => {
+            eprintln!("error: cannot write the manual page to stdout: {e}");
+            EXIT_FAILURE
+        }
+    }
 }
 
 /// `socklab lessons` and `socklab lesson ...`: pages on stdout, errors on stderr.

@@ -13,7 +13,7 @@ use mio::{Events, Interest, Poll, Token};
 
 use super::error::{NetContext, NetError};
 use super::protocol::Framing;
-use super::resolve_narrated;
+use super::resolve_for;
 use super::session::{Policy, Session};
 use super::socket::{finish_connect, source_addr, start_connect};
 use super::{interrupted, readiness};
@@ -26,6 +26,12 @@ use crate::trace::{Event, Level, Side, Tracer};
 const CONNECTING: Token = Token(0);
 
 pub fn run(args: &ConnectArgs, t: &mut Tracer) -> anyhow::Result<()> {
+    if args.scan {
+        return Err(UsageError::new(
+            "-z scans: write socklab scan HOST PORTS (connect -z HOST PORTS is rewritten to it before parsing)",
+        )
+        .into());
+    }
     if args.stream.udp {
         return Err(UsageError::new(
             "-u: UDP has no connection to open; send datagrams with `socklab send HOST PORT MESSAGE`",
@@ -43,14 +49,21 @@ pub fn run(args: &ConnectArgs, t: &mut Tracer) -> anyhow::Result<()> {
         )
         .into());
     }
-    let framing = Framing::from_args(&args.framing, Role::Client, format!("{host}:{port}"))?;
-    let addrs = resolve_narrated(t, Side::Client, &host, port)?;
-    let deadline = args.timeout.and_then(|d| Instant::now().checked_add(d));
+    let framing = Framing::from_stream(
+        &args.framing,
+        &args.stream,
+        Role::Client,
+        format!("{host}:{port}"),
+    )?;
+    let addrs = resolve_for(t, Side::Client, &host, port, args.lookup.lookup())?;
+    // -w bounds the handshake as nc's does; --connect-timeout only that.
+    let limit = args.connect_timeout.or(args.stream.timeout);
+    let deadline = limit.and_then(|d| Instant::now().checked_add(d));
     let mut poll = Poll::new()?;
     let mut last_error = None;
     for (i, &addr) in addrs.iter().enumerate() {
         let source = source_addr(&addr, args.source, args.source_port);
-        match handshake(&mut poll, t, addr, source, deadline, args.timeout) {
+        match handshake(&mut poll, t, addr, source, deadline, limit) {
             Ok(stream) => {
                 let mut session = Session::new(
                     poll,
@@ -122,7 +135,7 @@ fn handshake(
                 Side::Client,
                 None,
                 Event::Timeout {
-                    what: "connect (-w)",
+                    what: "connect (-w): the handshake did not finish",
                     millis,
                 },
             );
