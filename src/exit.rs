@@ -56,3 +56,15 @@ impl std::fmt::Display for Silent {
 }
 
 impl std::error::Error for Silent {}
+
+/// Ctrl-C (SIGINT) stopped the command: exit 130, narrated by `run()`.
+#[derive(Debug)]
+pub struct Interrupted;
+
+impl std::fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("interrupted by Ctrl-C (SIGINT)")
+    }
+}
+
+impl std::error::Error for Interrupted {}

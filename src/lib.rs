@@ -15,6 +15,7 @@
 //! addr.rs        "PORT", "HOST:PORT", "[::1]:PORT", "HOST PORT": parsing and resolution
 //! units.rs       durations (5, 500ms) and sizes (64k) as typed on a command line
 //! exit.rs        exit codes, UsageError (2) and Silent (already narrated)
+//! interrupt.rs   Ctrl-C: a self-pipe in poll(), an orderly stop, exit 130
 //! trace/         Event, Tracer, renderers (text, json, hexdump), escaping, explanations
 //! net/           sockets and the mio event loop: listen, connect, send, recv;
 //!                protocol.rs runs a codec on a live stream
@@ -41,6 +42,7 @@ pub mod demo;
 pub mod exit;
 pub mod frame;
 pub mod framing;
+pub mod interrupt;
 pub mod lessons;
 pub mod net;
 pub mod netcat;
@@ -52,7 +54,7 @@ pub mod units;
 use std::io::{self, IsTerminal};
 
 use cli::{Cli, ColorWhen, Command, OutputArgs};
-use exit::{EXIT_FAILURE, EXIT_OK, Silent, UsageError};
+use exit::{EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, Interrupted, Silent, UsageError};
 use lessons::log::writer::LessonLog;
 use net::error::NetError;
 use trace::explain::Action;
@@ -181,6 +183,11 @@ fn report(tracer: &mut Tracer, side: Side, err: &anyhow::Error) -> u8 {
     }
     if let Some(usage) = err.downcast_ref::<UsageError>() {
         return usage.print();
+    }
+    if err.downcast_ref::<Interrupted>().is_some() {
+        let text = "Ctrl-C (SIGINT): stopping; the kernel closes every socket as the process exits (exit code 130)";
+        tracer.emit(side, None, Event::Note { text });
+        return EXIT_INTERRUPTED;
     }
     match err.downcast_ref::<NetError>() {
         Some(net) => net.emit(tracer, side, None),

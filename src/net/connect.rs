@@ -60,11 +60,13 @@ pub fn run(args: &ConnectArgs, t: &mut Tracer) -> anyhow::Result<()> {
     let limit = args.connect_timeout.or(args.stream.timeout);
     let deadline = limit.and_then(|d| Instant::now().checked_add(d));
     let mut poll = Poll::new()?;
+    let _ctrl_c = crate::interrupt::watch(poll.registry())?;
     let mut last_error = None;
     for (i, &addr) in addrs.iter().enumerate() {
         let source = source_addr(&addr, args.source, args.source_port);
         match handshake(&mut poll, t, addr, source, deadline, limit) {
-            Ok(stream) => {
+            Ok(None) => return Err(crate::interrupt::Interrupted.into()),
+            Ok(Some(stream)) => {
                 let mut session = Session::new(
                     poll,
                     t,
@@ -107,7 +109,7 @@ fn hand_over(
 }
 
 /// One connection attempt: start it, then wait in poll() for the kernel to
-/// finish (or fail) the three-way handshake.
+/// finish (or fail) the three-way handshake. `None`: Ctrl-C came first.
 fn handshake(
     poll: &mut Poll,
     t: &mut Tracer,
@@ -115,7 +117,7 @@ fn handshake(
     source: Option<SocketAddr>,
     deadline: Option<Instant>,
     limit: Option<Duration>,
-) -> Result<TcpStream, NetError> {
+) -> Result<Option<TcpStream>, NetError> {
     let started = Instant::now();
     let mut stream = start_connect(t, Side::Client, addr, source)?;
     poll.registry()
@@ -156,12 +158,15 @@ fn handshake(
                 t.emit(Side::Client, None, readiness(e));
             }
         }
+        if events.iter().any(|e| e.token() == crate::interrupt::TOKEN) {
+            return Ok(None);
+        }
         if events
             .iter()
             .any(|e| e.token() == CONNECTING && (e.is_writable() || e.is_error()))
         {
             match finish_connect(t, Side::Client, &stream, addr, started) {
-                Ok(Some(_)) => return Ok(stream),
+                Ok(Some(_)) => return Ok(Some(stream)),
                 Ok(None) => continue,
                 Err(e) => {
                     let _ = poll.registry().deregister(&mut stream);

@@ -55,7 +55,9 @@ pub fn run(args: &ListenArgs, t: &mut Tracer) -> anyhow::Result<()> {
         idle_timeout: stream.idle_timeout.or(http.then_some(HTTP_IDLE)),
         ..stream
     };
-    let mut session = Session::new(Poll::new()?, t, Side::Server, policy, framing)?;
+    let poll = Poll::new()?;
+    let _ctrl_c = crate::interrupt::watch(poll.registry())?;
+    let mut session = Session::new(poll, t, Side::Server, policy, framing)?;
     session.listen(listener, local)?;
     session.run()
 }

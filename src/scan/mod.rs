@@ -148,12 +148,25 @@ impl Scanner {
     }
 
     fn scan(mut self, t: &mut Tracer, ports: &[u16]) -> anyhow::Result<Tally> {
+        let _ctrl_c = crate::interrupt::watch(self.poll.registry())?;
         let mut tally = Tally::default();
         let mut pending = ports.iter().copied();
         let mut events = Events::with_capacity(1024);
         let mut done = false;
-        while !(done && self.flying.is_empty()) {
+        loop {
             done |= self.start_more(t, &mut pending, &mut tally)?;
+            if done && self.flying.is_empty() {
+                return Ok(tally);
+            }
+            // Probes answered already leave their entry behind: skipped
+            // here, so the front is the soonest live deadline.
+            while self
+                .deadlines
+                .front()
+                .is_some_and(|tok| !self.flying.contains_key(tok))
+            {
+                self.deadlines.pop_front();
+            }
             let now = Instant::now();
             let mut wake = self
                 .deadlines
@@ -165,6 +178,9 @@ impl Scanner {
             }
             let timeout = wake.map(|w| w.saturating_duration_since(now));
             for ready in wait(&mut self.poll, &mut events, timeout)? {
+                if ready.token == crate::interrupt::TOKEN {
+                    return Err(crate::interrupt::Interrupted.into());
+                }
                 if let Some(probe) = self.flying.get(&ready.token)
                     && let Some(answer) = probe.answer()
                 {
@@ -173,7 +189,6 @@ impl Scanner {
             }
             self.expire(t, &mut tally);
         }
-        Ok(tally)
     }
 
     /// Starts probes while there is room and it is time; true when no port
@@ -191,7 +206,7 @@ impl Scanner {
             let target = SocketAddr::new(self.addr.ip(), port);
             let token = Token(self.next_token);
             self.next_token += 1;
-            match Probe::start(t, self.poll.registry(), token, target, self.timeout)? {
+            match Probe::start(self.poll.registry(), token, target, self.timeout)? {
                 Ok(probe) => {
                     self.flying.insert(token, probe);
                     self.deadlines.push_back(token);

@@ -16,7 +16,6 @@ use mio::{Interest, Registry, Token};
 use socket2::{Domain, SockAddr, Socket, Type};
 
 use crate::net::error::NetError;
-use crate::trace::Tracer;
 use crate::trace::explain::Action;
 
 pub struct Probe {
@@ -64,7 +63,6 @@ impl Probe {
     /// descriptors: the scan cannot go on); the inner one is the port's
     /// answer when it came at once.
     pub fn start(
-        _t: &mut Tracer,
         registry: &Registry,
         token: Token,
         target: SocketAddr,

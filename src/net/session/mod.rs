@@ -275,6 +275,7 @@ impl<'t> Session<'t> {
             } in ready
             {
                 match token {
+                    crate::interrupt::TOKEN => return Err(crate::interrupt::Interrupted.into()),
                     LISTENER => self.accept_all()?,
                     STDIN => self.pump_stdin()?,
                     token => {
