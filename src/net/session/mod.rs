@@ -503,7 +503,7 @@ fn frames(
     let mut replies = Vec::new();
     let result = step(inbound, t, at, out, &mut replies);
     for reply in replies {
-        conn.queue(Rc::new(reply.bytes));
+        conn.queue_reply(Rc::new(reply.bytes));
         if reply.close {
             conn.finish_sending(true);
         }
