@@ -57,7 +57,7 @@ fn accept(l: &TcpListener) -> TcpStream {
     }
 }
 
-fn timeout_event<'a>(f: &'a Finished) -> &'a serde_json::Value {
+fn timeout_event(f: &Finished) -> &serde_json::Value {
     f.find("timeout")
         .unwrap_or_else(|| panic!("no timeout event\n{}", f.stderr))
 }
