@@ -57,7 +57,10 @@ fn version_says_which_build_it_is() {
         assert!(version.contains(field), "{version}");
     }
     assert!(version.contains(env!("CARGO_PKG_VERSION")));
-    assert!(!version.contains("commit:  unknown"), "built in a git checkout: {version}");
+    assert!(
+        !version.contains("commit:  unknown"),
+        "built in a git checkout: {version}"
+    );
 }
 
 #[test]
@@ -65,7 +68,10 @@ fn the_man_page_is_generated_from_the_cli() {
     let f = socklab_text(&["man"]);
     assert_eq!(f.code(), 0, "{}", f.stderr);
     let page = f.stdout_text();
-    assert!(page.starts_with(".ie") || page.contains(".TH socklab"), "not roff: {page:.200}");
+    assert!(
+        page.starts_with(".ie") || page.contains(".TH socklab"),
+        "not roff: {page:.200}"
+    );
     for sub in ["listen", "connect", "scan", "man"] {
         assert!(page.contains(sub), "the page lacks {sub}");
     }
@@ -75,10 +81,17 @@ fn the_man_page_is_generated_from_the_cli() {
         let path = dir.path().join("socklab.1");
         std::fs::write(&path, page.as_bytes()).expect("write");
         let mut cmd = Command::new("man");
-        cmd.arg("-l").arg(&path).env("MANPAGER", "cat").env("MANWIDTH", "80");
+        cmd.arg("-l")
+            .arg(&path)
+            .env("MANPAGER", "cat")
+            .env("MANWIDTH", "80");
         let shown = util::run("man", cmd);
         assert_eq!(shown.code(), 0, "{}", shown.stderr);
-        assert!(shown.stdout_text().contains("socklab"), "{}", shown.stdout_text());
+        assert!(
+            shown.stdout_text().contains("socklab"),
+            "{}",
+            shown.stdout_text()
+        );
     }
 }
 
@@ -96,7 +109,10 @@ fn each_subcommands_help_puts_the_output_flags_under_their_own_heading() {
                 .filter_map(|f| help.find(f.as_str()))
                 .min()
                 .unwrap_or_else(|| panic!("{sub}: no {flag}"));
-            assert!(at > heading, "{sub}: {flag} is listed among the command's own options");
+            assert!(
+                at > heading,
+                "{sub}: {flag} is listed among the command's own options"
+            );
         }
     }
 }

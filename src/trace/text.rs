@@ -346,20 +346,26 @@ pub fn describe(event: &Event) -> Option<String> {
             millis,
             client,
         } => {
-            let arrow = if *dir == "up" { "→" } else { "←" };
+            // Name both ends: the address is always the client's, and an
+            // arrow before it alone read as "to the client" either way.
+            let way = if *dir == "up" {
+                format!("client {client} → target")
+            } else {
+                format!("target → client {client}")
+            };
             let when = if *millis > 0 {
                 format!(" by {millis} ms")
             } else {
                 String::new()
             };
-            format!("{arrow} {client} #{number} ({n} bytes): {fate}{when}")
+            format!("{way}, #{number} ({n} bytes): {fate}{when}")
         }
         Event::Measured {
             experiment,
             key,
             value,
             unit,
-        } => format!("{experiment}: {key} = {value} {unit}"),
+        } => format!("{experiment}: measured {}", measurement(key, *value, unit)),
         Event::Port {
             addr,
             state,
@@ -535,6 +541,24 @@ impl Event<'_> {
             other => other.step(),
         }
     }
+}
+
+/// A measured quantity in words: `udp_send_error`, 0, `bool` → "udp send
+/// error: no"; `tcp_rtt_p50_us`, 45, `µs` → "tcp rtt p50: 45 µs" (the key's
+/// unit suffix is the unit, said once).
+fn measurement(key: &str, value: f64, unit: &str) -> String {
+    let mut name = key;
+    for suffix in ["_us", "_ms", "_pct", "_mib_s"] {
+        name = name.strip_suffix(suffix).unwrap_or(name);
+    }
+    let name = name.replace('_', " ");
+    let shown = match unit {
+        "bool" if value == 0.0 => "no".to_string(),
+        "bool" => "yes".to_string(),
+        _ if value.fract() == 0.0 && value.abs() < 1e15 => format!("{} {unit}", value as i64),
+        _ => format!("{value:.1} {unit}"),
+    };
+    format!("{name}: {shown}")
 }
 
 /// The head lines of an HTTP message (at most 16), escaped for display.
@@ -724,6 +748,46 @@ mod tests {
         assert!(text.contains("answered q: \\u{9b}31m"), "{text}");
         assert!(
             !text.contains("\x1b[2J") && !text.contains('\u{202e}') && !text.contains('\u{9b}')
+        );
+    }
+
+    #[test]
+    fn relay_lines_name_who_sent_and_who_receives() {
+        let client: std::net::SocketAddr = "127.0.0.1:46750".parse().expect("addr");
+        let line = |dir| {
+            describe(&Event::Relay {
+                dir,
+                number: 1,
+                n: 5,
+                fate: "dropped",
+                millis: 0,
+                client,
+            })
+            .expect("a line")
+        };
+        assert_eq!(
+            line("up"),
+            "client 127.0.0.1:46750 → target, #1 (5 bytes): dropped"
+        );
+        assert_eq!(
+            line("down"),
+            "target → client 127.0.0.1:46750, #1 (5 bytes): dropped"
+        );
+    }
+
+    #[test]
+    fn measurements_read_as_words_not_as_debug_output() {
+        assert_eq!(
+            measurement("udp_send_error", 0.0, "bool"),
+            "udp send error: no"
+        );
+        assert_eq!(
+            measurement("tcp_rtt_p50_us", 45.0, "µs"),
+            "tcp rtt p50: 45 µs"
+        );
+        assert_eq!(
+            measurement("tcp_bulk_mib_s", 812.25, "MiB/s"),
+            "tcp bulk: 812.2 MiB/s"
         );
     }
 
