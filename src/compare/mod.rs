@@ -192,35 +192,6 @@ fn table_for(rows: &[Row], width: usize) -> String {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_table_wraps_to_the_width_between_words() {
-        let row = Row {
-            name: "setup",
-            tcp: vec!["refused in 45 µs: RST".into()],
-            udp: vec!["no error".into()],
-            why: "a long explanation ".repeat(12).trim_end().to_string(),
-        };
-        let text = table_for(&[row], 60);
-        for line in text.lines() {
-            assert!(
-                crate::trace::wrap::columns(line) <= 60,
-                "{line:?} is wider than 60"
-            );
-            assert!(!line.ends_with("explan"), "cut mid-word: {line:?}");
-        }
-        let why: Vec<&str> = text.lines().filter(|l| l.contains("explanation")).collect();
-        assert!(why.len() > 2, "{text}");
-        assert!(
-            why[1].starts_with(&" ".repeat(TEXT_COLUMN)),
-            "continued under the text: {text}"
-        );
-    }
-}
-
 /// Microseconds, or milliseconds above 10 ms.
 pub fn short(d: Duration) -> String {
     let us = d.as_micros();
@@ -292,5 +263,34 @@ pub fn closed_port(udp: bool) -> io::Result<std::net::SocketAddr> {
         std::net::UdpSocket::bind("127.0.0.1:0")?.local_addr()
     } else {
         std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_wraps_to_the_width_between_words() {
+        let row = Row {
+            name: "setup",
+            tcp: vec!["refused in 45 µs: RST".into()],
+            udp: vec!["no error".into()],
+            why: "a long explanation ".repeat(12).trim_end().to_string(),
+        };
+        let text = table_for(&[row], 60);
+        for line in text.lines() {
+            assert!(
+                crate::trace::wrap::columns(line) <= 60,
+                "{line:?} is wider than 60"
+            );
+            assert!(!line.ends_with("explan"), "cut mid-word: {line:?}");
+        }
+        let why: Vec<&str> = text.lines().filter(|l| l.contains("explanation")).collect();
+        assert!(why.len() > 2, "{text}");
+        assert!(
+            why[1].starts_with(&" ".repeat(TEXT_COLUMN)),
+            "continued under the text: {text}"
+        );
     }
 }
