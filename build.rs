@@ -61,15 +61,21 @@ fn build_info() {
     let commit = run("git", &["rev-parse", "--short=12", "HEAD"]);
     // Rebuild when HEAD moves: a commit, a checkout. (In a worktree, HEAD is
     // in the worktree's git dir and the branch in the common one.)
+    // Only files that exist: cargo reruns the script on every build for a
+    // path that does not (packed-refs often does not).
+    let mut watch = Vec::new();
     if let Some(dir) = run("git", &["rev-parse", "--git-dir"]) {
-        println!("cargo:rerun-if-changed={dir}/HEAD");
+        watch.push(format!("{dir}/HEAD"));
     }
     if let (Some(common), Some(head)) = (
         run("git", &["rev-parse", "--git-common-dir"]),
         run("git", &["symbolic-ref", "-q", "HEAD"]),
     ) {
-        println!("cargo:rerun-if-changed={common}/{head}");
-        println!("cargo:rerun-if-changed={common}/packed-refs");
+        watch.push(format!("{common}/{head}"));
+        watch.push(format!("{common}/packed-refs"));
+    }
+    for path in watch.iter().filter(|p| Path::new(p).exists()) {
+        println!("cargo:rerun-if-changed={path}");
     }
     let rustc = env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
     let version = run(&rustc, &["--version"]);

@@ -19,7 +19,7 @@
 //! trace/         Event, Tracer, renderers (text, json, hexdump), escaping, explanations
 //! net/           sockets and the mio event loop: listen, connect, send, recv;
 //!                protocol.rs runs a codec on a live stream
-//! framing/       pure codecs (raw, lines, http, xml, json), FrameReader, messages
+//! framing/       pure codecs (raw, lines, http, xml, json, telnet), FrameReader, messages
 //! frame.rs       `socklab frame`: the codecs offline, fed in chosen pieces
 //! relay/         `socklab relay`: a forwarder that impairs TCP and UDP on purpose
 //! compare/       `socklab compare`: TCP against UDP, one experiment per file
@@ -306,6 +306,7 @@ pub fn record_usage_error(args: &[std::ffi::OsString], message: &str) {
         ("recv", Side::Server),
         ("connect", Side::Client),
         ("send", Side::Client),
+        ("scan", Side::Client),
         ("demo", Side::Server),
     ];
     let Some((command, side)) = args
