@@ -18,6 +18,7 @@
 //!
 //! Limits are small, so that inputs of a few kilobytes reach every limit.
 
+use socklab::framing::telnet;
 use socklab::framing::xml::{Stanza, TREE_FACTOR};
 use socklab::framing::{
     Content, ErrorKind, Frame, FrameError, FrameReader, JsonFraming, Limits, Proto, Role, codec,
@@ -194,6 +195,15 @@ fn claim(f: &Frame, data: &[u8], at: &mut usize, given: usize) {
                 bytes <= 2 * TREE_FACTOR * LIMITS.max_frame,
                 "a {bytes}-byte tree"
             );
+        }
+        Content::Telnet(item) => {
+            // Commands never reach stdout; data is the wire bytes minus
+            // escapes, so never longer than them.
+            assert!(out.len() <= n, "telnet output longer than its frame");
+            if !matches!(item, telnet::Item::Data { .. }) {
+                assert!(out.is_empty(), "a command reached stdout");
+            }
+            let _ = telnet::answer::answer(item);
         }
         Content::Xml(_) | Content::Json(_) => {}
     }

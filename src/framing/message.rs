@@ -45,6 +45,9 @@ impl Message {
                 "application/json",
             ),
             Proto::Lines | Proto::Raw => format!("{}\n", self.line()).into_bytes(),
+            Proto::Telnet => {
+                super::telnet::escape(format!("{}\n", self.line()).as_bytes(), &mut false)
+            }
         }
     }
 

@@ -5,7 +5,7 @@
 //! module cuts frames out of the bytes as they arrive.
 //!
 //! - [`Codec`]: one narrow trait, a file per format — [`raw`], [`lines`],
-//!   [`http`], [`xml`], [`json`]. A codec sees `&[u8]`, never a socket. Its
+//!   [`http`], [`xml`], [`json`], [`telnet`]. A codec sees `&[u8]`, never a socket. Its
 //!   contract (mini-redis's): `Ok(None)` means "need more bytes" and is not an
 //!   error; `Err` is only for bytes that can never become a frame.
 //! - [`FrameReader`]: owns the buffer, feeds the codec, enforces the size
@@ -20,6 +20,7 @@ pub mod message;
 pub mod raw;
 pub mod reader;
 pub mod summary;
+pub mod telnet;
 pub mod xml;
 
 use std::fmt;
@@ -39,6 +40,8 @@ pub enum Proto {
     Xml,
     /// JSON objects, one per line or with a 4-byte length prefix
     Json,
+    /// Telnet (RFC 854): commands named and refused, lines of data passed on
+    Telnet,
 }
 
 impl Proto {
@@ -49,6 +52,7 @@ impl Proto {
             Proto::Http => "http",
             Proto::Xml => "xml",
             Proto::Json => "json",
+            Proto::Telnet => "telnet",
         }
     }
 }
@@ -116,6 +120,8 @@ pub enum Content {
     Http(http::Message),
     /// `xml`: one stanza, or the opening or closing of a stream.
     Xml(xml::Stanza),
+    /// `telnet`: a run of data, or a command.
+    Telnet(telnet::Item),
 }
 
 /// How a line ended on the wire.
@@ -154,6 +160,7 @@ impl Frame {
             Content::Json(v) => summary::json(v, &self.wire),
             Content::Http(m) => m.summary(),
             Content::Xml(s) => s.summary(),
+            Content::Telnet(item) => item.summary(),
         }
     }
 
@@ -171,6 +178,7 @@ impl Frame {
                 let trimmed = self.wire.trim_ascii();
                 [trimmed, b"\n"].concat()
             }
+            Content::Telnet(item) => item.output(),
         }
     }
 }
@@ -351,6 +359,7 @@ pub fn codec(proto: Proto, json: JsonFraming, role: Role) -> Box<dyn Codec> {
         Proto::Http => Box::new(http::Http::new(role)),
         Proto::Xml => Box::new(xml::Xml::default()),
         Proto::Json => Box::new(json::Json::new(json)),
+        Proto::Telnet => Box::new(telnet::Telnet::default()),
     }
 }
 

@@ -293,6 +293,47 @@ pub enum Event<'a> {
         millis: u64,
         client: SocketAddr,
     },
+    /// `socklab scan`: what one port answered. `state`: `open` (SYN-ACK),
+    /// `closed` (RST), `filtered` (no answer in time, or an ICMP error);
+    /// `why` says which, in words; `micros`: from connect() to the answer.
+    Port {
+        addr: SocketAddr,
+        state: &'a str,
+        why: &'a str,
+        micros: u64,
+    },
+    /// `socklab scan` finished: how many ports gave each answer.
+    Scanned {
+        ports: usize,
+        open: usize,
+        closed: usize,
+        filtered: usize,
+        millis: u64,
+    },
+    /// `--proto telnet`: a command the peer sent (RFC 854), by name, what
+    /// it asks for, and what socklab answered.
+    Telnet {
+        /// `DO`, `DONT`, `WILL`, `WONT`, `SB` (a subnegotiation), or another
+        /// command's name (`NOP`, `AYT`, `IP`, ...).
+        command: &'a str,
+        /// The option's number, for DO/DONT/WILL/WONT/SB.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        option: Option<u8>,
+        /// The option's name (`TERMINAL-TYPE`) and where it is defined.
+        name: &'a str,
+        rfc: &'a str,
+        /// What the command asks for, in words.
+        meaning: &'a str,
+        /// A subnegotiation's parameters, decoded where socklab knows the
+        /// option (NAWS: `80x24`), else escaped bytes.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        params: Option<Untrusted<'a>>,
+        /// What socklab sent back (`IAC WONT TERMINAL-TYPE`), if anything,
+        /// and why.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        answer: Option<&'a str>,
+        why: &'a str,
+    },
     /// One measured quantity of a `socklab compare` experiment.
     Measured {
         experiment: &'a str,
@@ -344,6 +385,9 @@ impl Event<'_> {
             Event::Message { .. } => "message",
             Event::Relay { .. } => "relay",
             Event::Measured { .. } => "measured",
+            Event::Port { .. } => "port",
+            Event::Scanned { .. } => "scanned",
+            Event::Telnet { .. } => "telnet",
             Event::Answer { .. } => "answer",
         }
     }
@@ -360,6 +404,9 @@ impl Event<'_> {
             | Event::Feed { .. }
             | Event::Pending { .. }
             | Event::Relay { .. } => Level::Data,
+            // A scan of a range is mostly closed ports: they are data; what
+            // answered otherwise is a step.
+            Event::Port { state, .. } if *state == "closed" => Level::Data,
             _ => Level::Step,
         }
     }

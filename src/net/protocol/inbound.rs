@@ -6,7 +6,7 @@ use std::io;
 
 use crate::framing::http;
 use crate::framing::message::Assembler;
-use crate::framing::{Content, Frame, FrameError, FrameReader, Proto, codec};
+use crate::framing::{Content, Frame, FrameError, FrameReader, Proto, codec, telnet};
 use crate::net::output::Output;
 use crate::trace::{Data, Event, Side, Tracer};
 
@@ -80,7 +80,7 @@ impl Inbound {
     /// its open stream, an HTTP client the requests it awaits answers to).
     pub fn release_if_empty(&mut self) {
         let stateless = match self.framing.proto {
-            Proto::Raw | Proto::Lines | Proto::Json => true,
+            Proto::Raw | Proto::Lines | Proto::Json | Proto::Telnet => true,
             Proto::Http => self.framing.answers_requests(),
             Proto::Xml => false,
         };
@@ -225,8 +225,27 @@ impl Inbound {
         out: &mut Output,
         replies: &mut Vec<Reply>,
     ) -> Result<(), InboundError> {
-        self.frames += 1;
         self.framed += frame.wire.len() as u64;
+        if let Content::Telnet(item) = &frame.content
+            && let Some(answer) = telnet::answer::answer(item)
+        {
+            // A command is not data: it is named, answered, and kept off
+            // stdout.
+            telnet_command(t, (side, conn), item, &answer);
+            if let Some((bytes, _)) = answer.reply {
+                // A client's opening negotiation is a dozen commands in one
+                // read: their answers go out together, in one write.
+                match replies.last_mut() {
+                    Some(last) if !last.close => last.bytes.extend_from_slice(&bytes),
+                    _ => replies.push(Reply {
+                        bytes,
+                        close: false,
+                    }),
+                }
+            }
+            return Ok(());
+        }
+        self.frames += 1;
         let text = frame.summary();
         let proto = self.reader.proto();
         let ev = Event::Frame {
@@ -303,6 +322,44 @@ impl Inbound {
             });
         }
     }
+}
+
+/// Narrates a telnet command: its name, what it asks, what we answered.
+fn telnet_command(
+    t: &mut Tracer,
+    (side, conn): (Side, Option<u64>),
+    item: &telnet::Item,
+    answer: &telnet::answer::Answer,
+) {
+    use telnet::{Item, names};
+    let (command, option) = match *item {
+        Item::Negotiate { verb, option } => (names::verb(verb), Some(option)),
+        Item::Sub { option, .. } => ("SB", Some(option)),
+        Item::Command(code) => (names::command(code).0, None),
+        Item::Data { .. } => return,
+    };
+    let (name, rfc) = match option {
+        Some(code) => (names::option(code).name, names::option(code).rfc),
+        None => ("", "RFC 854"),
+    };
+    let params = match item {
+        Item::Sub { option, params, .. } => Some(telnet::answer::params(*option, params)),
+        _ => None,
+    };
+    t.emit(
+        side,
+        conn,
+        Event::Telnet {
+            command,
+            option,
+            name,
+            rfc,
+            meaning: &answer.meaning,
+            params: params.as_deref().map(Into::into),
+            answer: answer.reply.as_ref().map(|(_, name)| name.as_str()),
+            why: &answer.why,
+        },
+    );
 }
 
 /// The reason phrases of the statuses socklab answers with (RFC 9110 §15).

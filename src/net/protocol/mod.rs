@@ -21,8 +21,8 @@ mod outbound;
 pub use inbound::{Inbound, InboundError, Reply};
 pub use outbound::{Encoded, Outbound};
 
-use crate::UsageError;
-use crate::cli::FramingArgs;
+use crate::cli::{FramingArgs, StreamArgs};
+use crate::exit::UsageError;
 use crate::framing::{FrameError, JsonFraming, Limits, Proto, Role};
 use crate::trace::explain::explain_frame;
 use crate::trace::{Event, Side, Tracer};
@@ -56,7 +56,7 @@ impl Framing {
             }
             return Ok(None);
         };
-        if sender.is_some() && matches!(proto, Proto::Raw | Proto::Lines) {
+        if sender.is_some() && matches!(proto, Proto::Raw | Proto::Lines | Proto::Telnet) {
             return Err(UsageError::new(
                 "messages (--from/--to) are carried by --proto json, xml or http",
             ));
@@ -69,6 +69,33 @@ impl Framing {
             role,
             host: host.into(),
         }))
+    }
+
+    /// [`Framing::from_args`] for a connection, where nc's `-t` is another
+    /// way to say `--proto telnet`.
+    pub fn from_stream(
+        args: &FramingArgs,
+        stream: &StreamArgs,
+        role: Role,
+        host: impl Into<String>,
+    ) -> Result<Option<Framing>, UsageError> {
+        if !stream.telnet {
+            return Framing::from_args(args, role, host);
+        }
+        match args.proto {
+            None | Some(Proto::Telnet) => {}
+            Some(other) => {
+                return Err(UsageError::new(format!(
+                    "-t answers telnet negotiation, which is --proto telnet; it cannot go with --proto {}",
+                    other.name()
+                )));
+            }
+        }
+        let args = FramingArgs {
+            proto: Some(Proto::Telnet),
+            ..args.clone()
+        };
+        Framing::from_args(&args, role, host)
     }
 
     /// An HTTP server answers requests itself instead of reading stdin.

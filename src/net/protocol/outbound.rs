@@ -21,6 +21,8 @@ pub struct Outbound {
     framing: Framing,
     partial: Vec<u8>,
     lines: u64,
+    /// telnet: the last byte typed was CR (a CR LF split across chunks).
+    last_cr: bool,
 }
 
 impl Outbound {
@@ -29,6 +31,7 @@ impl Outbound {
             framing,
             partial: Vec::new(),
             lines: 0,
+            last_cr: false,
         }
     }
 
@@ -39,6 +42,13 @@ impl Outbound {
 
     /// A chunk of input: complete lines are encoded, the rest waits.
     pub fn encode(&mut self, t: &mut Tracer, side: Side, chunk: &[u8]) -> Encoded {
+        if self.framing.proto == Proto::Telnet && self.framing.sender.is_none() {
+            // The NVT's rules: a data byte 255 is doubled, a line ends CR LF.
+            return Encoded {
+                bytes: crate::framing::telnet::escape(chunk, &mut self.last_cr),
+                methods: Vec::new(),
+            };
+        }
         if !self.by_line() {
             return Encoded {
                 bytes: chunk.to_vec(),

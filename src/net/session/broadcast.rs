@@ -43,6 +43,13 @@ impl Session<'_> {
             if self.stdin_blocked {
                 return Ok(());
             }
+            // -i: no more input is taken while paced lines wait.
+            if !self.paced.is_empty() {
+                self.release_paced()?;
+                if !self.paced.is_empty() {
+                    return Ok(());
+                }
+            }
             if !self.stdin.as_mut().is_some_and(|s| s.has_next()) {
                 return Ok(());
             }
@@ -58,23 +65,16 @@ impl Session<'_> {
             }
             match self.stdin.as_mut().and_then(|s| s.try_next()) {
                 None => return Ok(()),
-                Some(Input::Data(mut data)) => {
-                    if self.policy.crlf {
-                        data = lf_to_crlf(&data, &mut self.last_was_cr);
-                    }
-                    if let Some(out) = self.outbound.as_mut() {
-                        let encoded = out.encode(self.tracer, self.side, &data);
-                        self.send_encoded(encoded);
-                    } else {
-                        let chunk = Rc::new(data);
-                        for conn in self.conns.values_mut() {
-                            conn.queue(chunk.clone());
-                        }
-                    }
+                Some(Input::Data(data)) if self.policy.interval.is_some() => {
+                    self.pace(data);
+                    self.release_paced()?;
+                    continue;
                 }
+                Some(Input::Data(data)) => self.queue_input(data),
                 Some(Input::End) => {
                     self.input_ended = true;
                     self.tracer.emit(self.side, None, Event::InputEnd);
+                    self.arm_quit();
                     if let Some(out) = self.outbound.as_mut() {
                         let encoded = out.finish(self.tracer, self.side);
                         self.send_encoded(encoded);
@@ -105,6 +105,23 @@ impl Session<'_> {
             self.held_noted = true;
             let text = "no client is connected: what you type is held, and sent to the next client that connects";
             self.tracer.emit(self.side, None, Event::Note { text });
+        }
+    }
+
+    /// Queues a chunk of input on every connection: with `-C` its line
+    /// ends as CR LF, with `--proto` as the protocol's wire bytes.
+    pub(super) fn queue_input(&mut self, mut data: Vec<u8>) {
+        if self.policy.crlf {
+            data = lf_to_crlf(&data, &mut self.last_was_cr);
+        }
+        if let Some(out) = self.outbound.as_mut() {
+            let encoded = out.encode(self.tracer, self.side, &data);
+            self.send_encoded(encoded);
+        } else {
+            let chunk = Rc::new(data);
+            for conn in self.conns.values_mut() {
+                conn.queue(chunk.clone());
+            }
         }
     }
 
