@@ -113,7 +113,7 @@ fn xml_namespace_amplification_deep_nesting_and_garbage() {
 
 #[test]
 fn http_trickled_chunk_extensions_smuggling_and_a_huge_head() {
-    let (mut s, port) = server("http", &[]);
+    let (s, port) = server("http", &[]);
     let mut chunks = b"POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
     for _ in 0..20_000 {
         chunks.extend_from_slice(b"1;ext=aaaaaaaaaaaaaaaaaaaaaaaa\r\nx\r\n");

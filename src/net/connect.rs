@@ -44,6 +44,7 @@ pub fn run(args: &ConnectArgs, t: &mut Tracer) -> anyhow::Result<()> {
         .into());
     }
     let framing = Framing::from_args(&args.framing, Role::Client, format!("{host}:{port}"))?;
+    let framing = Framing::client_args(framing, &args.http)?;
     let addrs = resolve_narrated(t, Side::Client, &host, port)?;
     let deadline = args.timeout.and_then(|d| Instant::now().checked_add(d));
     let mut poll = Poll::new()?;
