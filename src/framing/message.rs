@@ -82,8 +82,13 @@ impl Assembler {
     pub fn push(&mut self, frame: &Frame) -> Option<Message> {
         match &frame.content {
             Content::Json(v) => Message::from_object(v),
-            Content::Http(Part::Head(_)) => {
-                self.body = Some(Sample::default());
+            Content::Http(Part::Head(head)) => {
+                // A body announced larger than a sample is not a message.
+                let small = match head.body_length() {
+                    http::Length::Fixed(n) => n <= Sample::KEEP as u64,
+                    _ => true,
+                };
+                self.body = small.then(Sample::default);
                 None
             }
             Content::Http(part @ Part::Body(_)) => {

@@ -87,23 +87,40 @@ impl Part {
 
 /// The first bytes of a body and its whole size: what a consumer keeps to
 /// show or check a body, bounded whatever the body's size.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Sample {
     kept: Vec<u8>,
     total: u64,
+    keep: usize,
+}
+
+impl Default for Sample {
+    fn default() -> Sample {
+        Sample::keeping(Sample::KEEP)
+    }
 }
 
 impl Sample {
-    /// Bytes kept: a form, a JSON message or an error page is whole.
+    /// Bytes kept by default: a form, a JSON message or an error page is
+    /// whole.
     pub const KEEP: usize = 64 * 1024;
 
+    /// A sample of at most `keep` bytes (0: only count).
+    pub fn keeping(keep: usize) -> Sample {
+        Sample {
+            kept: Vec::new(),
+            total: 0,
+            keep,
+        }
+    }
+
     pub fn push(&mut self, data: &[u8]) {
-        let room = Sample::KEEP - self.kept.len();
+        let room = self.keep - self.kept.len();
         self.kept.extend_from_slice(&data[..data.len().min(room)]);
         self.total += data.len() as u64;
     }
 
-    /// The first bytes, at most [`Sample::KEEP`].
+    /// The first bytes, as many as it keeps.
     pub fn bytes(&self) -> &[u8] {
         &self.kept
     }

@@ -7,7 +7,7 @@
 
 use std::io;
 
-use crate::framing::message::Assembler;
+use crate::framing::message::{Assembler, Message};
 use crate::framing::{Content, Frame, FrameError, FrameReader, Proto, codec, http};
 use crate::net::output::Output;
 use crate::trace::{Data, Event, Side, Tracer};
@@ -303,18 +303,7 @@ impl Inbound {
             return self.http(t, at, frame, part, out, replies);
         }
         self.narrate(t, at, frame);
-        let message = self.assembler.push(frame);
-        if let Some(m) = &message {
-            t.emit(
-                at.0,
-                at.1,
-                Event::Message {
-                    from: (&m.from).into(),
-                    to: (&m.to).into(),
-                    body: (&m.body).into(),
-                },
-            );
-        }
+        let message = self.recognise(t, at, frame);
         // On a terminal a message reads as a chat line; a script gets the data.
         let mut shown = match &message {
             Some(m) if out.is_terminal() => format!("{}\n", m.line()).into_bytes(),
@@ -324,6 +313,24 @@ impl Inbound {
             shown.push(b'\n');
         }
         out.write(&shown).map_err(InboundError::Output)
+    }
+
+    /// Gives the frame to the message view; narrates the message it
+    /// completes, if any.
+    pub(super) fn recognise(
+        &mut self,
+        t: &mut Tracer,
+        (side, conn): At,
+        frame: &Frame,
+    ) -> Option<Message> {
+        let message = self.assembler.push(frame)?;
+        let ev = Event::Message {
+            from: (&message.from).into(),
+            to: (&message.to).into(),
+            body: (&message.body).into(),
+        };
+        t.emit(side, conn, ev);
+        Some(message)
     }
 
     /// The frame event: its number, size, summary and bytes.

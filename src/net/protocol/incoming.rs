@@ -71,16 +71,22 @@ impl Inbound {
             let text = "the server will close the connection after this response (HTTP/1.0, or Connection: close): requests sent after it get no answer";
             t.emit(at.0, at.1, Event::Note { text });
         }
-        let json = head
-            .header("content-type")
-            .is_some_and(|k| k.windows(4).any(|w| w.eq_ignore_ascii_case(b"json")));
+        let kind = |what: &[u8]| {
+            head.header("content-type")
+                .is_some_and(|k| k.windows(what.len()).any(|w| w.eq_ignore_ascii_case(what)))
+        };
         let small =
             matches!(head.body_length(), Length::Fixed(n) if n > 0 && n <= Sample::KEEP as u64);
+        let hold = out.is_terminal() && kind(b"json") && small;
+        // Bytes are kept only where they are read again: a form a server
+        // decodes in its answer, a body held back; otherwise only counted.
+        let form = self.framing.answers_requests() && kind(b"x-www-form-urlencoded");
+        let keep = if hold || form { Sample::KEEP } else { 0 };
         self.incoming = Some(Incoming {
             head: head.clone(),
-            sample: Sample::default(),
+            sample: Sample::keeping(keep),
             told: Instant::now(),
-            hold: out.is_terminal() && json && small,
+            hold,
             last: None,
         });
     }
@@ -105,7 +111,7 @@ impl Inbound {
         if !self.every_piece && body.told.elapsed() >= PROGRESS {
             body.told = Instant::now();
             let n = body.sample.total();
-            let text = format!("body: {n} bytes so far ({})…", bytes(n));
+            let text = format!("body: {} so far…", size(n));
             t.emit(at.0, at.1, Event::Note { text: &text });
         }
         if body.hold || data.is_empty() {
@@ -124,7 +130,6 @@ impl Inbound {
         out: &mut Output,
         replies: &mut Vec<Reply>,
     ) -> Result<(), InboundError> {
-        let message = self.assembler.push(frame);
         if self.every_piece {
             self.narrate(t, at, frame);
         } else if end.body > 0 {
@@ -132,24 +137,10 @@ impl Inbound {
                 0 => String::new(),
                 n => format!(", then {n} trailer field(s)"),
             };
-            let text = format!(
-                "body complete: {} bytes ({}){trailers}",
-                end.body,
-                bytes(end.body)
-            );
+            let text = format!("body complete: {}{trailers}", size(end.body));
             t.emit(at.0, at.1, Event::Note { text: &text });
         }
-        if let Some(m) = &message {
-            t.emit(
-                at.0,
-                at.1,
-                Event::Message {
-                    from: (&m.from).into(),
-                    to: (&m.to).into(),
-                    body: (&m.body).into(),
-                },
-            );
-        }
+        let message = self.recognise(t, at, frame);
         let Some(body) = self.incoming.take() else {
             return Ok(());
         };
@@ -179,5 +170,13 @@ impl Inbound {
             }
         }
         Ok(())
+    }
+}
+
+/// `5000000 bytes (4.8 MiB)`: exact, and readable when large.
+fn size(n: u64) -> String {
+    match bytes(n) {
+        short if n < 1024 => short,
+        readable => format!("{n} bytes ({readable})"),
     }
 }
