@@ -98,7 +98,7 @@ impl Session<'_> {
     }
 
     /// The connections that still take stdin.
-    pub(super) fn open(&self) -> impl Iterator<Item = &Conn> {
+    fn open(&self) -> impl Iterator<Item = &Conn> {
         self.conns.values().filter(|c| c.sending == Sending::Open)
     }
 
