@@ -431,7 +431,7 @@ impl<'t> Session<'t> {
         }
         // An HTTP client with --no-shutdown: every answer is in, so the
         // connection is done without waiting for the server to close it.
-        if c.sending_done() && c.inbound.as_ref().is_some_and(Inbound::closes_without_fin) {
+        if c.sending_done() && c.inbound.as_ref().is_some_and(|i| i.closes_without_fin()) {
             return true;
         }
         c.peer_closed
