@@ -1,14 +1,14 @@
 //! nginx on loopback for a test: a temporary directory with its files to
 //! serve and its own configuration (`daemon off`, its own pid file and
-//! logs, no access log), on a port the OS chose a moment before, waited
-//! for by connecting until it answers. Killed when dropped.
+//! logs, no access log, one process), on a port the OS chose a moment
+//! before, waited for by connecting until it answers. Killed when dropped.
 
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Instant;
 
-use super::{DEADLINE, free_tcp_port, is_root, require};
+use super::{DEADLINE, free_tcp_port, require};
 
 pub struct Nginx {
     pub port: u16,
@@ -27,15 +27,15 @@ impl Nginx {
         for (name, contents) in files {
             std::fs::write(root.join(name), contents).expect("a file to serve");
         }
-        // Run as root, nginx hands requests to workers of another user,
-        // who could not read a private temporary directory.
-        let user = if is_root() { "user root;" } else { "" };
         let d = dir.path().display();
         let port = free_tcp_port();
+        // One process, no workers: killing it leaves nothing behind (a
+        // killed master would orphan its workers, still listening), and
+        // nothing runs as another user who could not read a private
+        // temporary directory.
         let conf = format!(
-            "{user}
-daemon off;
-worker_processes 1;
+            "daemon off;
+master_process off;
 pid {d}/nginx.pid;
 error_log {d}/error.log;
 events {{ worker_connections 64; }}
