@@ -94,8 +94,8 @@ impl Outbound {
             let line = std::mem::take(&mut self.partial);
             self.encode_line(t, side, &line, &mut encoded);
         }
-        if let Some(why) = self.typing.unfinished() {
-            self.refuse(t, side, why);
+        if let Some(what) = self.typing.unfinished() {
+            self.error(t, side, what);
         }
         encoded
     }
@@ -164,7 +164,11 @@ impl Outbound {
 
     /// Narrates a typed line that was not sent.
     fn refuse(&self, t: &mut Tracer, side: Side, why: String) {
-        let message = format!("line {} was not sent: {why}", self.lines);
+        self.error(t, side, format!("line {} was not sent: {why}", self.lines));
+    }
+
+    /// Narrates what was wrong with the input.
+    fn error(&self, t: &mut Tracer, side: Side, message: String) {
         let next = match self.framing.proto {
             Proto::Json => {
                 r#"type one JSON object per line, e.g. {"from":"Vincent","to":"Eli","body":"hi"}, or use --from and --to"#
