@@ -250,7 +250,7 @@ pub struct FramingArgs {
     /// With --proto json: one object per line, or a 4-byte big-endian length prefix
     #[arg(long, value_enum, value_name = "HOW", default_value_t = JsonFraming::Newline)]
     pub json_framing: JsonFraming,
-    /// Largest frame accepted, e.g. 64k (1 to 1GiB); a bigger one is an error
+    /// Largest frame accepted, e.g. 64k (1 to 1GiB); a bigger one is an error. HTTP bodies are not frames: they stream through whatever their size
     #[arg(long, value_name = "SIZE", value_parser = size_in(1, GIB), default_value = "1MiB")]
     pub max_frame: usize,
     /// With --proto http: most header fields in one message (1 to 10000)
@@ -347,6 +347,19 @@ pub struct ConnectArgs {
     pub lookup: LookupArgs,
     #[command(flatten)]
     pub framing: FramingArgs,
+    #[command(flatten)]
+    pub http: HttpClientArgs,
+}
+
+/// How `connect --proto http` sends the requests you type.
+#[derive(Args, Debug, Clone, Default)]
+pub struct HttpClientArgs {
+    /// With --proto http: add this header field to each short request (`GET /path`), e.g. -H 'Accept: text/plain'; one named like a field socklab adds (Host, User-Agent, Accept) replaces it; repeatable
+    #[arg(short = 'H', long = "header", value_name = "'NAME: VALUE'")]
+    pub header: Vec<crate::framing::http::Field>,
+    /// With --proto http: send each request at once, without waiting for the answer to the one before (HTTP/1.1 pipelining; some servers answer only the first)
+    #[arg(long)]
+    pub pipeline: bool,
 }
 
 #[derive(Args, Debug)]

@@ -56,7 +56,9 @@ fn decode(args: &FrameArgs, t: &mut Tracer) -> anyhow::Result<()> {
     };
     let framing = Framing::from_args(&args.framing, role, "socklab")?
         .ok_or_else(|| UsageError::new("--proto is required"))?;
-    let mut inbound = framing.inbound();
+    // Every piece of an HTTP body is shown: this is where to see how the
+    // codec cuts one.
+    let mut inbound = framing.inbound().narrating_every_piece();
     let mut out = Output::stdout()?.unmarked();
     let pieces = plan(args, input.len());
     let note = format!(
@@ -148,8 +150,8 @@ fn encode(input: &str, args: &FramingArgs, t: &mut Tracer) -> anyhow::Result<()>
     let mut out = framing.outbound();
     let mut bytes = out
         .encode(t, Side::Client, format!("{input}\n").as_bytes())
-        .bytes;
-    bytes.extend(out.finish(t, Side::Client).bytes);
+        .into_bytes();
+    bytes.extend(out.finish(t, Side::Client).into_bytes());
     if bytes.is_empty() {
         // The input was refused (narrated above).
         return Err(Silent(crate::exit::EXIT_FAILURE).into());

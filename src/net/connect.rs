@@ -55,6 +55,7 @@ pub fn run(args: &ConnectArgs, t: &mut Tracer) -> anyhow::Result<()> {
         Role::Client,
         format!("{host}:{port}"),
     )?;
+    let framing = Framing::client_args(framing, &args.http)?;
     let addrs = resolve_for(t, Side::Client, &host, port, args.lookup.lookup())?;
     // -w bounds the handshake as nc's does; --connect-timeout only that.
     let limit = args.connect_timeout.or(args.stream.timeout);

@@ -55,7 +55,7 @@ impl Session<'_> {
             }
             // Nobody to send to yet (listen waits for its first client), or
             // no room: leave the input where it is.
-            let emptiest = self.open().map(Conn::queued).min();
+            let emptiest = self.open().map(backlog).min();
             if emptiest.is_none_or(|q| q >= HIGH_WATER) {
                 if emptiest.is_none() {
                     self.note_held_input();
@@ -80,7 +80,15 @@ impl Session<'_> {
                         self.send_encoded(encoded);
                     }
                     for conn in self.conns.values_mut() {
-                        conn.finish_sending(self.policy.fin_on_eof);
+                        let fin = self.policy.fin_on_eof;
+                        // An HTTP client's FIN waits for the answers due.
+                        let now = match conn.inbound.as_mut() {
+                            Some(i) => i.input_ended(self.tracer, (conn.side, Some(conn.id)), fin),
+                            None => Some(fin),
+                        };
+                        if let Some(fin) = now {
+                            conn.finish_sending(fin);
+                        }
                     }
                 }
                 Some(Input::Failed(e)) => {
@@ -130,15 +138,21 @@ impl Session<'_> {
         self.conns.values().filter(|c| c.sending == Sending::Open)
     }
 
-    /// Queues protocol-encoded input on every connection, telling each
-    /// connection's reader which requests went out.
+    /// Queues protocol-encoded input on every connection; HTTP requests go
+    /// through the connection's reader, which sends each in its turn.
     fn send_encoded(&mut self, encoded: Encoded) {
         let chunk = Rc::new(encoded.bytes);
+        let mut requests = Some(encoded.requests).filter(|r| !r.is_empty());
         for conn in self.conns.values_mut() {
-            if let Some(inbound) = conn.inbound.as_mut() {
-                encoded.methods.iter().for_each(|m| inbound.sent_request(m));
-            }
             conn.queue(chunk.clone());
+            // Typed requests exist only with --proto http, on connect's
+            // one connection.
+            if let (Some(inbound), Some(requests)) = (conn.inbound.as_mut(), requests.take()) {
+                let at = (conn.side, Some(conn.id));
+                for bytes in inbound.send(self.tracer, at, requests) {
+                    conn.queue(Rc::new(bytes));
+                }
+            }
         }
     }
 
@@ -177,4 +191,11 @@ impl Session<'_> {
             self.close(token);
         }
     }
+}
+
+/// What a connection has still to send: its queue, and typed HTTP requests
+/// waiting for their turn. Stdin is taken only while it is under
+/// [`HIGH_WATER`], so neither grows without bound.
+pub(super) fn backlog(c: &Conn) -> usize {
+    c.queued() + c.inbound.as_ref().map_or(0, |i| i.held())
 }

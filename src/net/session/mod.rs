@@ -343,7 +343,15 @@ impl<'t> Session<'t> {
         }
         if result.is_ok() && readable && !conn.paused {
             match self.read(token) {
-                Ok(()) => {}
+                Ok(()) => {
+                    // Reading may have released typed requests (an HTTP
+                    // answer came): room for more input.
+                    if self.conns.get(&token).is_some_and(|c| {
+                        c.sending == conn::Sending::Open && broadcast::backlog(c) < HIGH_WATER
+                    }) {
+                        self.stdin_blocked = false;
+                    }
+                }
                 Err(ReadFailure::Net(e)) => result = Err(e),
                 Err(ReadFailure::Deliver(e)) if reader_gone(&e) => {
                     self.tracer.emit(
@@ -454,6 +462,11 @@ impl<'t> Session<'t> {
         if self.policy.send_only {
             return c.sending_done();
         }
+        // An HTTP client with --no-shutdown: every answer is in, so the
+        // connection is done without waiting for the server to close it.
+        if c.sending_done() && c.inbound.as_ref().is_some_and(|i| i.closes_without_fin()) {
+            return true;
+        }
         c.peer_closed
             && (c.sending_done()
                 || self.policy.recv_only
@@ -505,11 +518,16 @@ fn frames(
     };
     let mut replies = Vec::new();
     let result = step(inbound, t, at, out, &mut replies);
+    let finish = inbound.take_finish();
     for reply in replies {
         conn.queue_reply(Rc::new(reply.bytes));
         if reply.close {
             conn.finish_sending(true);
         }
+    }
+    // An HTTP client whose input ended: the last answer is in.
+    if let Some(fin) = finish {
+        conn.finish_sending(fin);
     }
     match result {
         Ok(()) => Ok(()),
