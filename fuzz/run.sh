@@ -14,7 +14,7 @@ seconds=${1:-60}
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-    targets=(lines raw http_request http_response xml json_newline json_length)
+    targets=(lines raw http_request http_response xml json_newline json_length telnet)
 fi
 cargo fuzz build
 mkdir -p logs

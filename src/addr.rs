@@ -167,14 +167,70 @@ impl Endpoint {
     /// The address to bind for a server: the host defaults to 127.0.0.1, so a
     /// port is not exposed to the network unless the user asks.
     pub fn bind_target(&self) -> Result<(Host, u16), String> {
+        self.bind_target_for(Lookup::default())
+    }
+
+    /// [`Endpoint::bind_target`], with the loopback of the family `-4`/`-6`
+    /// asks for.
+    pub fn bind_target_for(&self, lookup: Lookup) -> Result<(Host, u16), String> {
         let port = self.port.ok_or_else(|| {
             format!("which port? write {self}:5288, or 0 to let the OS choose one")
         })?;
-        let host = self
-            .host
-            .clone()
-            .unwrap_or(Host::Ip(IpAddr::V4(Ipv4Addr::LOCALHOST)));
+        let host = self.host.clone().unwrap_or_else(|| lookup.loopback());
         Ok((host, port))
+    }
+}
+
+/// Which addresses a host may become (nc's `-4`, `-6`, `-n`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Lookup {
+    /// `Some(false)`: IPv4 only (`-4`); `Some(true)`: IPv6 only (`-6`).
+    pub ipv6: Option<bool>,
+    /// `-n`: a name is an error, no lookup happens.
+    pub numeric: bool,
+}
+
+impl Lookup {
+    /// A server's default host: 127.0.0.1, or ::1 under `-6`.
+    pub fn loopback(&self) -> Host {
+        match self.ipv6 {
+            Some(true) => Host::Ip(IpAddr::V6(std::net::Ipv6Addr::LOCALHOST)),
+            _ => Host::Ip(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+        }
+    }
+
+    /// Whether the host may be used at all: `-n` refuses names, `-4` and
+    /// `-6` refuse an address of the other family. The error is a usage
+    /// error: the command line contradicts itself.
+    pub fn check(&self, host: &Host) -> Result<(), String> {
+        match (host, self.ipv6) {
+            (Host::Name(name), _) if self.numeric => Err(format!(
+                "-n means no name lookups, and {name:?} is a name: write an IP address (127.0.0.1, ::1), or drop -n"
+            )),
+            (Host::Ip(IpAddr::V4(ip)), Some(true)) => Err(format!(
+                "{ip} is an IPv4 address and -6 asks for IPv6: write an IPv6 address (::1), or drop -6"
+            )),
+            (Host::Ip(IpAddr::V6(ip)), Some(false)) => Err(format!(
+                "{ip} is an IPv6 address and -4 asks for IPv4: write an IPv4 address (127.0.0.1), or drop -4"
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// Keeps the addresses of the family asked for.
+    pub fn filter(&self, addrs: Vec<SocketAddr>) -> io::Result<Vec<SocketAddr>> {
+        let Some(v6) = self.ipv6 else {
+            return Ok(addrs);
+        };
+        let kept: Vec<SocketAddr> = addrs.into_iter().filter(|a| a.is_ipv6() == v6).collect();
+        if kept.is_empty() {
+            let (family, flag) = if v6 { ("IPv6", "-6") } else { ("IPv4", "-4") };
+            return Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("the name has no {family} address ({flag})"),
+            ));
+        }
+        Ok(kept)
     }
 }
 
@@ -280,5 +336,34 @@ mod tests {
     fn localhost_resolves_ipv4_first() {
         let addrs = resolve(&Host::Name("localhost".into()), 9).expect("localhost resolves");
         assert!(addrs[0].is_ipv4(), "{addrs:?}");
+    }
+
+    #[test]
+    fn lookup_flags_refuse_what_contradicts_them() {
+        let v6 = Lookup {
+            ipv6: Some(true),
+            numeric: true,
+        };
+        assert!(
+            v6.check(&Host::Name("localhost".into()))
+                .unwrap_err()
+                .contains("-n")
+        );
+        assert!(
+            v6.check(&Host::Ip(Ipv4Addr::LOCALHOST.into()))
+                .unwrap_err()
+                .contains("-6")
+        );
+        assert!(
+            v6.check(&Host::Ip(std::net::Ipv6Addr::LOCALHOST.into()))
+                .is_ok()
+        );
+        assert_eq!(v6.loopback().to_string(), "[::1]");
+        let v4 = Lookup {
+            ipv6: Some(false),
+            numeric: false,
+        };
+        let only_v6 = vec!["[::1]:9".parse().expect("addr")];
+        assert!(v4.filter(only_v6).is_err());
     }
 }

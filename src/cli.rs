@@ -9,9 +9,13 @@
 //!   absurd value is a usage error naming the range, never a panic later.
 //! - Value names are uppercase: `PORT`, `HOST`, `DUR`, `N`, `FILE`.
 //! - Where netcat has a flag for the same thing, socklab uses the same letter:
-//!   `-k`, `-C`, `-w`, `-v`, `-q`, `-N`, `-s`, `-p`, `-x`, and `-l` is accepted.
+//!   `-k`, `-C`, `-w`, `-v`, `-N`, `-s`, `-p`, `-4`, `-6`, `-n`, `-d`, `-t`,
+//!   `-i`, `-z`, and `-l` is accepted. Where nc's letter means something else
+//!   here (`-q` is quiet, `-x` is the hex dump) or is refused by design
+//!   (`-e`, `-c`), [`crate::netcat`] answers the nc invocation precisely.
 //! - Output flags (`-q`, `-v`, `--json`, `--events`, `--color`, `-x`) are global:
-//!   they may come before or after the subcommand.
+//!   they may come before or after the subcommand, and each subcommand's
+//!   help lists them under their own heading.
 
 // The doc comments here are --help text, where `[::1]:PORT` means an address,
 // not a rustdoc link.
@@ -31,13 +35,16 @@ use crate::units::{
 };
 
 const EXIT_CODES: &str = "\
-Exit codes: 0 success · 1 network or runtime error (explained on stderr) · 2 usage error.
-Every step goes to stderr as narration; stdout carries only the data.";
+Exit codes: 0 success · 1 network or runtime error (explained on stderr) · 2 usage error
+· 130 interrupted by Ctrl-C (SIGINT). `scan` exits 0 when some port is open, 1 when none is.
+Every step goes to stderr as narration; stdout carries only the data.
+The manual: socklab man > /usr/local/share/man/man1/socklab.1";
 
 #[derive(Parser, Debug)]
 #[command(
     name = "socklab",
     version,
+    long_version = crate::build::LONG_VERSION,
     about = "Learn how sockets work by using real ones: netcat-style tools that narrate every step",
     long_about = "Learn how sockets work by using real ones.\n\n\
         socklab listens, connects, sends and receives like netcat, and narrates every \
@@ -58,6 +65,7 @@ pub struct Cli {
 }
 
 #[derive(Args, Debug, Clone, Default)]
+#[command(next_help_heading = "Output (every command)")]
 pub struct OutputArgs {
     /// No narration: data on stdout, errors on stderr, nothing else
     #[arg(short, long, global = true, conflicts_with = "verbose")]
@@ -111,6 +119,10 @@ pub enum Command {
     Compare(CompareArgs),
     /// Instant messaging: a server that speaks XMPP and JSON (`chat serve`), its accounts, and a client (`chat alice@localhost`)
     Chat(ChatArgs),
+    /// Which TCP ports answer: a connect scan, each answer explained (like `nc -z`)
+    Scan(ScanArgs),
+    /// Print the manual page: socklab man > /usr/local/share/man/man1/socklab.1
+    Man,
     /// Print a shell completion script: socklab completions bash > /etc/bash_completion.d/socklab
     Completions {
         #[arg(value_enum, value_name = "SHELL")]
@@ -176,18 +188,58 @@ pub struct StreamArgs {
     /// Only send stdin; ignore data from the peer and finish when stdin ends
     #[arg(long, conflicts_with = "recv_only")]
     pub send_only: bool,
-    /// Only receive; do not read stdin
-    #[arg(long)]
+    /// Only receive; do not read stdin (nc -d)
+    #[arg(short = 'd', long)]
     pub recv_only: bool,
-    /// Close a connection on which nothing was sent or received for DUR, e.g. 30s (1ms to 24h); listen --proto http: 60s unless given
+    /// A connection that cannot be established, or on which nothing is sent or received, for DUR ends, as with nc -w (1ms to 24h): a connect timeout exits 1, an idle one ends the conversation (exit 0, as nc). listen waits for its client as long as it takes, as nc -l does
+    #[arg(short = 'w', long = "timeout", value_name = "DUR", value_parser = duration_in(MILLISECOND, DAY))]
+    pub timeout: Option<Duration>,
+    /// An error: close a connection on which nothing was sent or received for DUR, e.g. 30s (1ms to 24h), and exit 1; listen --proto http: 60s unless given
     #[arg(long, value_name = "DUR", value_parser = duration_in(MILLISECOND, DAY))]
     pub idle_timeout: Option<Duration>,
+    /// When stdin ends, wait at most DUR for the peer to finish, then close and exit 0 (nc -q; socklab's -q is --quiet); 0s closes at once (0s to 24h)
+    #[arg(long, value_name = "DUR", value_parser = duration_in(Duration::ZERO, DAY))]
+    pub quit_after: Option<Duration>,
+    /// Send stdin one line at a time, DUR apart (nc -i), e.g. 1s (1ms to 1h)
+    #[arg(short = 'i', long, value_name = "DUR", value_parser = duration_in(MILLISECOND, HOUR))]
+    pub interval: Option<Duration>,
+    /// Answer telnet negotiation (nc -t): the same as --proto telnet
+    #[arg(short = 't')]
+    pub telnet: bool,
     /// Accepted for netcat habits: sending FIN when stdin ends is already the default
     #[arg(short = 'N')]
     pub nc_shutdown: bool,
     /// (netcat's UDP flag: socklab uses `send` and `recv` for UDP)
     #[arg(short = 'u', hide = true)]
     pub udp: bool,
+}
+
+/// Which addresses a host may resolve to (nc's -4, -6, -n). Shared by
+/// listen, connect, send, recv and scan.
+#[derive(Args, Debug, Clone, Copy, Default)]
+pub struct LookupArgs {
+    /// IPv4 only: a name resolves to its IPv4 addresses; listen binds 127.0.0.1 unless told
+    #[arg(short = '4', conflicts_with = "ipv6")]
+    pub ipv4: bool,
+    /// IPv6 only: a name resolves to its IPv6 addresses; listen binds ::1 unless told
+    #[arg(short = '6')]
+    pub ipv6: bool,
+    /// No name lookups (no DNS): HOST must be an IP address
+    #[arg(short = 'n', long = "numeric")]
+    pub numeric: bool,
+}
+
+impl LookupArgs {
+    pub fn lookup(&self) -> crate::addr::Lookup {
+        crate::addr::Lookup {
+            ipv6: match (self.ipv4, self.ipv6) {
+                (true, _) => Some(false),
+                (_, true) => Some(true),
+                _ => None,
+            },
+            numeric: self.numeric,
+        }
+    }
 }
 
 /// Protocol framing on a connection or datagram socket. Shared by listen,
@@ -200,7 +252,7 @@ pub struct FramingArgs {
     /// With --proto json: one object per line, or a 4-byte big-endian length prefix
     #[arg(long, value_enum, value_name = "HOW", default_value_t = JsonFraming::Newline)]
     pub json_framing: JsonFraming,
-    /// Largest frame accepted, e.g. 64k (1 to 1GiB); a bigger one is an error
+    /// Largest frame accepted, e.g. 64k (1 to 1GiB); a bigger one is an error. HTTP bodies are not frames: they stream through whatever their size
     #[arg(long, value_name = "SIZE", value_parser = size_in(1, GIB), default_value = "1MiB")]
     pub max_frame: usize,
     /// With --proto http: most header fields in one message (1 to 10000)
@@ -234,8 +286,14 @@ impl FramingArgs {
 #[derive(Args, Debug)]
 pub struct ListenArgs {
     /// Where to listen: PORT (on 127.0.0.1), HOST:PORT, [::1]:PORT; 0.0.0.0:PORT or [::]:PORT for every interface; port 0 lets the OS choose
-    #[arg(value_name = "[HOST:]PORT", value_parser = parse_endpoint)]
-    pub addr: Endpoint,
+    #[arg(value_name = "[HOST:]PORT", value_parser = parse_endpoint, required_unless_present = "port")]
+    pub addr: Option<Endpoint>,
+    /// The port, written as nc -l -p PORT writes it (instead of [HOST:]PORT)
+    #[arg(short = 'p', long, value_name = "PORT", value_parser = parse_port, conflicts_with = "addr")]
+    pub port: Option<u16>,
+    /// The address to listen on, written as nc -l -s IP writes it (default 127.0.0.1)
+    #[arg(short = 's', long, value_name = "IP")]
+    pub source: Option<IpAddr>,
     /// Keep accepting clients after the first, and serve them all at once
     #[arg(short = 'k', long)]
     pub keep_open: bool,
@@ -260,6 +318,8 @@ pub struct ListenArgs {
     #[command(flatten)]
     pub stream: StreamArgs,
     #[command(flatten)]
+    pub lookup: LookupArgs,
+    #[command(flatten)]
     pub framing: FramingArgs,
 }
 
@@ -271,9 +331,12 @@ pub struct ConnectArgs {
     /// The port, when not given as HOST:PORT
     #[arg(value_name = "PORT", value_parser = parse_port)]
     pub port: Option<u16>,
-    /// Give up connecting after DUR, 1ms to 24h (default: the kernel's own limit, about two minutes)
-    #[arg(short = 'w', long = "timeout", value_name = "DUR", value_parser = duration_in(MILLISECOND, DAY))]
-    pub timeout: Option<Duration>,
+    /// Give up connecting after DUR, without -w's idle limit (1ms to 24h; default: the kernel's own limit, about two minutes)
+    #[arg(long, value_name = "DUR", value_parser = duration_in(MILLISECOND, DAY))]
+    pub connect_timeout: Option<Duration>,
+    /// Scan instead of connecting (nc -z): connect -z HOST PORTS is socklab scan HOST PORTS
+    #[arg(short = 'z')]
+    pub scan: bool,
     /// Local address to bind before connecting
     #[arg(short = 's', long, value_name = "IP")]
     pub source: Option<IpAddr>,
@@ -283,7 +346,22 @@ pub struct ConnectArgs {
     #[command(flatten)]
     pub stream: StreamArgs,
     #[command(flatten)]
+    pub lookup: LookupArgs,
+    #[command(flatten)]
     pub framing: FramingArgs,
+    #[command(flatten)]
+    pub http: HttpClientArgs,
+}
+
+/// How `connect --proto http` sends the requests you type.
+#[derive(Args, Debug, Clone, Default)]
+pub struct HttpClientArgs {
+    /// With --proto http: add this header field to each short request (`GET /path`), e.g. -H 'Accept: text/plain'; one named like a field socklab adds (Host, User-Agent, Accept) replaces it; repeatable
+    #[arg(short = 'H', long = "header", value_name = "'NAME: VALUE'")]
+    pub header: Vec<crate::framing::http::Field>,
+    /// With --proto http: send each request at once, without waiting for the answer to the one before (HTTP/1.1 pipelining; some servers answer only the first)
+    #[arg(long)]
+    pub pipeline: bool,
 }
 
 #[derive(Args, Debug)]
@@ -291,8 +369,8 @@ pub struct SendArgs {
     /// Where to send: HOST PORT, HOST:PORT or [IPv6]:PORT
     #[arg(value_name = "HOST[:PORT]", value_parser = parse_endpoint)]
     pub host: Endpoint,
-    /// [PORT] [MESSAGE]: the port (unless given as HOST:PORT), then the datagram to send; without a message, each stdin line is one datagram
-    #[arg(value_name = "PORT] [MESSAGE", num_args = 0..=2)]
+    /// [PORT] [MESSAGE]...: the port (unless given as HOST:PORT), then the datagram to send, its words joined by spaces as echo joins them; without a message, each stdin line is one datagram
+    #[arg(value_name = "PORT] [MESSAGE", num_args = 0..)]
     pub rest: Vec<String>,
     /// Send one datagram of N bytes, e.g. 65507, 70000, 64k (0 to 1MiB), instead of a message
     #[arg(long, value_name = "N", value_parser = explained(size_in(0, MIB), "an IP packet holds at most 65,535 bytes, so 1MiB is far beyond any datagram; try --size 65507 or --size 65508"))]
@@ -306,6 +384,8 @@ pub struct SendArgs {
     /// Local port to send from, 0 to 65535 (instead of one the OS picks)
     #[arg(short = 'p', long, value_name = "PORT", value_parser = parse_port)]
     pub source_port: Option<u16>,
+    #[command(flatten)]
+    pub lookup: LookupArgs,
     #[command(flatten)]
     pub framing: FramingArgs,
 }
@@ -321,6 +401,8 @@ pub struct RecvArgs {
     /// Exit after N datagrams (1 to 1000000000)
     #[arg(long, value_name = "N", value_parser = number_in(1u64, 1_000_000_000))]
     pub count: Option<u64>,
+    #[command(flatten)]
+    pub lookup: LookupArgs,
     #[command(flatten)]
     pub framing: FramingArgs,
 }
@@ -343,6 +425,31 @@ pub struct CompareArgs {
     /// List the experiments
     #[arg(long)]
     pub list: bool,
+}
+
+#[derive(Args, Debug)]
+#[command(
+    after_help = "`socklab connect -z HOST PORTS` (nc's spelling) runs the same scan.\n\
+    Scan only machines you are allowed to: your own, on loopback, is always fine."
+)]
+pub struct ScanArgs {
+    /// The host to scan: an IP address, or a name (resolved once; the first address is scanned)
+    #[arg(value_name = "HOST", value_parser = parse_endpoint)]
+    pub host: Endpoint,
+    /// Ports: a list and ranges, e.g. 22,80,8000-8100 (each 1 to 65535); several arguments add up, as nc's do
+    #[arg(value_name = "PORTS", required = true, value_parser = crate::scan::ports::parse_ports)]
+    pub ports: Vec<crate::scan::ports::PortList>,
+    /// Give each port DUR to answer before calling it filtered (nc -w), 1ms to 1m
+    #[arg(short = 'w', long = "timeout", value_name = "DUR", value_parser = duration_in(MILLISECOND, MINUTE), default_value = "1s")]
+    pub timeout: Duration,
+    /// Most connection attempts in flight at once (1 to 1024)
+    #[arg(long, value_name = "N", value_parser = number_in(1usize, 1024), default_value_t = 256)]
+    pub parallel: usize,
+    /// Wait DUR between starting one probe and the next (nc -i), 1ms to 1m; implies --parallel 1
+    #[arg(short = 'i', long, value_name = "DUR", value_parser = duration_in(MILLISECOND, MINUTE))]
+    pub interval: Option<Duration>,
+    #[command(flatten)]
+    pub lookup: LookupArgs,
 }
 
 #[derive(Args, Debug)]

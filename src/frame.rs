@@ -13,12 +13,12 @@ use std::ops::Range;
 use anyhow::Context;
 
 use crate::cli::{FrameAction, FrameArgs, FramingArgs};
+use crate::exit::{Silent, UsageError};
 use crate::framing::{Proto, Role};
 use crate::net::output::{Output, reader_gone};
 use crate::net::protocol::{Framing, InboundError};
 use crate::trace::hexdump;
 use crate::trace::{Data, Event, Side, Tracer};
-use crate::{Silent, UsageError};
 
 pub fn run(args: &FrameArgs, t: &mut Tracer) -> anyhow::Result<()> {
     match &args.action {
@@ -56,7 +56,9 @@ fn decode(args: &FrameArgs, t: &mut Tracer) -> anyhow::Result<()> {
     };
     let framing = Framing::from_args(&args.framing, role, "socklab")?
         .ok_or_else(|| UsageError::new("--proto is required"))?;
-    let mut inbound = framing.inbound();
+    // Every piece of an HTTP body is shown: this is where to see how the
+    // codec cuts one.
+    let mut inbound = framing.inbound().narrating_every_piece();
     let mut out = Output::stdout()?.unmarked();
     let pieces = plan(args, input.len());
     let note = format!(
@@ -81,7 +83,7 @@ fn decode(args: &FrameArgs, t: &mut Tracer) -> anyhow::Result<()> {
         );
         match inbound.feed(t, at, piece, &mut out, &mut replies) {
             Ok(()) => {}
-            Err(InboundError::Frame(_)) => return Err(Silent(crate::EXIT_FAILURE).into()),
+            Err(InboundError::Frame(_)) => return Err(Silent(crate::exit::EXIT_FAILURE).into()),
             Err(InboundError::Output(e)) if reader_gone(&e) => return Ok(()),
             Err(InboundError::Output(e)) => return Err(e).context("cannot write stdout"),
         }
@@ -95,7 +97,7 @@ fn decode(args: &FrameArgs, t: &mut Tracer) -> anyhow::Result<()> {
     }
     out.finish().ok();
     if failed || inbound.errors > 0 {
-        Err(Silent(crate::EXIT_FAILURE).into())
+        Err(Silent(crate::exit::EXIT_FAILURE).into())
     } else {
         Ok(())
     }
@@ -148,11 +150,11 @@ fn encode(input: &str, args: &FramingArgs, t: &mut Tracer) -> anyhow::Result<()>
     let mut out = framing.outbound();
     let mut bytes = out
         .encode(t, Side::Client, format!("{input}\n").as_bytes())
-        .bytes;
-    bytes.extend(out.finish(t, Side::Client).bytes);
+        .into_bytes();
+    bytes.extend(out.finish(t, Side::Client).into_bytes());
     if bytes.is_empty() {
         // The input was refused (narrated above).
-        return Err(Silent(crate::EXIT_FAILURE).into());
+        return Err(Silent(crate::exit::EXIT_FAILURE).into());
     }
     let mut stdout = io::stdout().lock();
     let result = if stdout.is_terminal() {

@@ -14,37 +14,48 @@
 //! cli.rs         clap declarations; doc comments are the --help text
 //! addr.rs        "PORT", "HOST:PORT", "[::1]:PORT", "HOST PORT": parsing and resolution
 //! units.rs       durations (5, 500ms) and sizes (64k) as typed on a command line
+//! exit.rs        exit codes, UsageError (2) and Silent (already narrated)
+//! interrupt.rs   Ctrl-C: a self-pipe in poll(), an orderly stop, exit 130
 //! trace/         Event, Tracer, renderers (text, json, hexdump), escaping, explanations
 //! net/           sockets and the mio event loop: listen, connect, send, recv;
 //!                protocol.rs runs a codec on a live stream
-//! framing/       pure codecs (raw, lines, http, xml, json), FrameReader, messages
+//! framing/       pure codecs (raw, lines, http, xml, json, telnet), FrameReader, messages
 //! frame.rs       `socklab frame`: the codecs offline, fed in chosen pieces
 //! relay/         `socklab relay`: a forwarder that impairs TCP and UDP on purpose
 //! compare/       `socklab compare`: TCP against UDP, one experiment per file
+//! scan/          `socklab scan` (and `connect -z`): a connect scan, every answer explained
+//! netcat.rs      nc's invocations as people type them: rewritten or answered
+//! build.rs       what `--version` says about the build
 //! demo/          `socklab demo`: a server and a client in one process, one loop
 //! lessons/       the lesson runner: catalog (compiled from lessons/), check engine,
 //!                progress and session logs, rendering, the flow chart
 //! ```
 //!
-//! Exit codes: 0 success, 1 network or runtime error (explained on stderr),
-//! 2 usage error.
+//! Exit codes ([`exit`]): 0 success, 1 network or runtime error (explained
+//! on stderr), 2 usage error, 130 interrupted by Ctrl-C.
 
 pub mod addr;
+pub mod build;
 pub mod chat;
 pub mod cli;
 pub mod compare;
 pub mod demo;
+pub mod exit;
 pub mod frame;
 pub mod framing;
+pub mod interrupt;
 pub mod lessons;
 pub mod net;
+pub mod netcat;
 pub mod relay;
+pub mod scan;
 pub mod trace;
 pub mod units;
 
 use std::io::{self, IsTerminal};
 
 use cli::{Cli, ColorWhen, Command, OutputArgs};
+use exit::{EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, Interrupted, Silent, UsageError};
 use lessons::log::writer::LessonLog;
 use net::error::NetError;
 use trace::explain::Action;
@@ -52,51 +63,6 @@ use trace::hexdump::HexSink;
 use trace::json::JsonSink;
 use trace::text::{Layout, TextSink};
 use trace::{Event, Level, Side, Tracer};
-
-/// Exit code for success.
-pub const EXIT_OK: u8 = 0;
-/// Exit code for a network or runtime error.
-pub const EXIT_FAILURE: u8 = 1;
-/// Exit code for a usage error (also what clap uses).
-pub const EXIT_USAGE: u8 = 2;
-
-/// A mistake in how socklab was called that clap's types cannot catch (a port
-/// given twice, a MESSAGE and --size together). Exits with code 2.
-#[derive(Debug)]
-pub struct UsageError(pub String);
-
-impl UsageError {
-    pub fn new(message: impl Into<String>) -> UsageError {
-        UsageError(message.into())
-    }
-
-    /// Prints the error the way clap prints its own, and gives the exit code.
-    fn print(&self) -> u8 {
-        eprintln!("error: {self}\n\nFor more information, try '--help'.");
-        EXIT_USAGE
-    }
-}
-
-impl std::fmt::Display for UsageError {
-    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for UsageError {}
-
-/// A failure whose explanation has already been shown (a lesson check that
-/// did not pass): exit with this code and print nothing more.
-#[derive(Debug)]
-pub struct Silent(pub u8);
-
-impl std::fmt::Display for Silent {
-    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        write!(f, "exit {}", self.0)
-    }
-}
-
-impl std::error::Error for Silent {}
 
 /// Runs a parsed command line and returns the process exit code.
 pub fn run(cli: Cli) -> u8 {
@@ -116,7 +82,9 @@ pub fn run(cli: Cli) -> u8 {
             None => ("chat", Side::Client),
             Some(action) => return run_plain(chat::run_accounts(action)),
         },
+        Command::Scan(_) => ("scan", Side::Client),
         Command::Lessons | Command::Lesson(_) => return run_lessons(&cli, &state),
+        Command::Man => return man(),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(*shell, &mut Cli::command(), "socklab", &mut io::stdout());
@@ -160,7 +128,10 @@ pub fn run(cli: Cli) -> u8 {
         Command::Relay(args) => relay::run(args, &mut tracer),
         Command::Compare(args) => compare::run(args, cli.output.json, &mut tracer),
         Command::Chat(args) => chat::run(args, cli.output.json, &mut tracer),
-        Command::Lessons | Command::Lesson(_) | Command::Completions { .. } => Ok(()),
+        Command::Scan(args) => scan::run(args, &mut tracer),
+        Command::Lessons | Command::Lesson(_) | Command::Completions { .. } | Command::Man => {
+            Ok(())
+        }
     };
     let code = match result {
         Ok(()) => EXIT_OK,
@@ -168,6 +139,21 @@ pub fn run(cli: Cli) -> u8 {
     };
     tracer.emit(side, None, Event::Exit { code: code as i32 });
     code
+}
+
+/// `socklab man`: the manual page, generated from the same clap
+/// declarations as `--help`, in roff for `man` to render.
+fn man() -> u8 {
+    use clap::CommandFactory;
+    let page = clap_mangen::Man::new(Cli::command());
+    match page.render(&mut io::stdout()) {
+        Ok(()) => EXIT_OK,
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => EXIT_OK,
+        Err(e) => {
+            eprintln!("error: cannot write the manual page to stdout: {e}");
+            EXIT_FAILURE
+        }
+    }
 }
 
 /// `socklab lessons` and `socklab lesson ...`: pages on stdout, errors on stderr.
@@ -219,6 +205,11 @@ fn report(tracer: &mut Tracer, side: Side, err: &anyhow::Error) -> u8 {
     }
     if let Some(usage) = err.downcast_ref::<UsageError>() {
         return usage.print();
+    }
+    if err.downcast_ref::<Interrupted>().is_some() {
+        let text = "Ctrl-C (SIGINT): stopping; the kernel closes every socket as the process exits (exit code 130)";
+        tracer.emit(side, None, Event::Note { text });
+        return EXIT_INTERRUPTED;
     }
     match err.downcast_ref::<NetError>() {
         Some(net) => net.emit(tracer, side, None),
@@ -333,6 +324,7 @@ pub fn record_usage_error(args: &[std::ffi::OsString], message: &str) {
         ("recv", Side::Server),
         ("connect", Side::Client),
         ("send", Side::Client),
+        ("scan", Side::Client),
         ("demo", Side::Server),
     ];
     let Some((command, side)) = args

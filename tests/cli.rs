@@ -39,6 +39,7 @@ fn help_explains_exit_codes_and_version_prints() {
         "{}",
         help.stdout_text()
     );
+    assert!(help.stdout_text().contains("130 interrupted by Ctrl-C"));
     let version = socklab_text(&["--version"]);
     assert!(version.stdout_text().starts_with("socklab "));
     let none = socklab_text(&[]);
@@ -47,6 +48,73 @@ fn help_explains_exit_codes_and_version_prints() {
         2,
         "no subcommand is a usage error, with the help shown"
     );
+}
+
+#[test]
+fn version_says_which_build_it_is() {
+    let version = socklab_text(&["--version"]).stdout_text();
+    for field in ["commit:", "rustc:", "target:"] {
+        assert!(version.contains(field), "{version}");
+    }
+    assert!(version.contains(env!("CARGO_PKG_VERSION")));
+    assert!(
+        !version.contains("commit:  unknown"),
+        "built in a git checkout: {version}"
+    );
+}
+
+#[test]
+fn the_man_page_is_generated_from_the_cli() {
+    let f = socklab_text(&["man"]);
+    assert_eq!(f.code(), 0, "{}", f.stderr);
+    let page = f.stdout_text();
+    assert!(
+        page.starts_with(".ie") || page.contains(".TH socklab"),
+        "not roff: {page:.200}"
+    );
+    for sub in ["listen", "connect", "scan", "man"] {
+        assert!(page.contains(sub), "the page lacks {sub}");
+    }
+    if util::have("man") {
+        // man renders it (the page is valid roff), via a file as installed.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("socklab.1");
+        std::fs::write(&path, page.as_bytes()).expect("write");
+        let mut cmd = Command::new("man");
+        cmd.arg("-l")
+            .arg(&path)
+            .env("MANPAGER", "cat")
+            .env("MANWIDTH", "80");
+        let shown = util::run("man", cmd);
+        assert_eq!(shown.code(), 0, "{}", shown.stderr);
+        assert!(
+            shown.stdout_text().contains("socklab"),
+            "{}",
+            shown.stdout_text()
+        );
+    }
+}
+
+#[test]
+fn each_subcommands_help_puts_the_output_flags_under_their_own_heading() {
+    for sub in ["listen", "connect", "send", "scan", "relay"] {
+        let help = socklab_text(&[sub, "--help"]).stdout_text();
+        let heading = help
+            .find("Output (every command):")
+            .unwrap_or_else(|| panic!("{sub}: no heading\n{help}"));
+        for flag in ["--json", "--events", "--color", "--hex", "--state-dir"] {
+            // The flag itself, not a longer one (--json-framing).
+            let at = [format!("{flag}\n"), format!("{flag} ")]
+                .iter()
+                .filter_map(|f| help.find(f.as_str()))
+                .min()
+                .unwrap_or_else(|| panic!("{sub}: no {flag}"));
+            assert!(
+                at > heading,
+                "{sub}: {flag} is listed among the command's own options"
+            );
+        }
+    }
 }
 
 // ---- every number has a range ----------------------------------------------

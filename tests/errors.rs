@@ -176,7 +176,6 @@ fn usage_errors_exit_with_two_and_say_what_to_write() {
         (&["connect", "localhost:80", "81"][..], "given twice"),
         (&["connect", "127.0.0.1"][..], "which port"),
         (&["connect", "127.0.0.1", "0"][..], "port 0"),
-        (&["send", "127.0.0.1", "9", "a", "b"][..], "unexpected"),
         (&["listen", "-u", "5288"][..], "socklab recv"),
         (&["listen", "--max-conns", "2", "5288"][..], "--keep-open"),
     ] {

@@ -5,17 +5,8 @@ mod util;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::Command;
 
-use util::{Proc, require};
-
-/// A Python snippet run with the given arguments.
-fn python(script: &str, args: &[&str]) -> Command {
-    require("python3");
-    let mut c = Command::new("python3");
-    c.arg("-c").arg(script).args(args);
-    c
-}
+use util::{Proc, python};
 
 fn frames(events: &[serde_json::Value]) -> Vec<&serde_json::Value> {
     events.iter().filter(|e| e["step"] == "frame").collect()
@@ -52,27 +43,8 @@ fn curl_sends_several_requests_on_one_connection_to_listen_http() {
     );
 }
 
-const HTTP_SERVER: &str = r#"
-import http.server, sys, os
-os.chdir(sys.argv[1])
-class H(http.server.SimpleHTTPRequestHandler):
-    protocol_version = sys.argv[2]
-    def log_message(self, *a): pass
-s = http.server.HTTPServer(("127.0.0.1", 0), H)
-print(s.server_address[1], flush=True)
-s.serve_forever()
-"#;
-
 fn python_http_server(version: &str) -> (Proc, tempfile::TempDir, u16) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("hello.txt"), "hello from python\n").expect("write");
-    let p = Proc::spawn(
-        "http.server",
-        python(HTTP_SERVER, &[dir.path().to_str().expect("utf-8"), version]),
-    );
-    p.wait_stdout(b"\n");
-    let port = p.stdout_now().trim().parse().expect("port");
-    (p, dir, port)
+    util::python_http_server(version, &[("hello.txt", b"hello from python\n")])
 }
 
 #[test]
@@ -152,8 +124,8 @@ fn python_json_clients_in_both_framings_one_byte_at_a_time() {
         assert_eq!(server.code(), 0, "{mode}: {}", server.stderr);
         assert_eq!(
             server.stdout_text(),
-            "{\"from\":\"Vincent\",\"to\":\"Eli\",\"body\":\"中午一起吃饭\"}\n{\"n\":2}\n",
-            "{mode}"
+            "{\"from\": \"Vincent\", \"to\": \"Eli\", \"body\": \"中午一起吃饭\"}\n{\"n\": 2}\n",
+            "{mode}: each object as Python sent it"
         );
         let m = server.find("message").expect("the message view");
         assert_eq!(
@@ -626,17 +598,6 @@ fn a_20_kb_head_gets_431() {
     server.kill();
 }
 
-/// Peak memory of a running process, in bytes (VmHWM in /proc/PID/status).
-fn peak_memory(pid: u32) -> usize {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
-    let kib: usize = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmHWM");
-    kib * 1024
-}
-
 #[test]
 fn two_xml_namespace_amplifiers_cannot_exhaust_the_servers_memory() {
     // 984 KiB: an 8,000-byte default namespace inherited by 250,000 empty
@@ -659,7 +620,7 @@ fn two_xml_namespace_amplifiers_cannot_exhaust_the_servers_memory() {
         })
         .collect();
     server.wait_for_count("error", 2);
-    let peak = peak_memory(server.pid());
+    let peak = util::peak_memory(server.pid());
     for c in clients {
         c.join().expect("client");
     }

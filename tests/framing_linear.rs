@@ -53,6 +53,7 @@ const JSON_LENGTH: Codec = Codec::new(Proto::Json, JsonFraming::Length, Role::Se
 const HTTP_SERVER: Codec = Codec::new(Proto::Http, JsonFraming::Newline, Role::Server);
 const HTTP_CLIENT: Codec = Codec::new(Proto::Http, JsonFraming::Newline, Role::Client);
 const XML: Codec = Codec::new(Proto::Xml, JsonFraming::Newline, Role::Server);
+const TELNET: Codec = Codec::new(Proto::Telnet, JsonFraming::Newline, Role::Server);
 
 /// Repeats `unit` until the input is at least 1 MB, inside `open`/`close`.
 fn fill(open: &str, unit: &[u8], close: &str) -> Vec<u8> {
@@ -121,6 +122,7 @@ fn ordinary(c: Codec) -> Vec<u8> {
             b"HTTP/1.1 200 OK\r\nServer: SimpleHTTP/0.6 Python/3.12\r\nContent-Type: text/plain\r\nContent-Length: 18\r\n\r\nhello from python\n",
             "",
         ),
+        (Proto::Telnet, ..) => fill("", b"HELO client.example.net, ready when you are\r\n", ""),
         (Proto::Xml, ..) => fill(
             "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>",
             b"<message from='vincent@example.net' to='eli@example.net'><body>lunch at noon?</body></message>",
@@ -175,6 +177,16 @@ fn worst_inputs() -> Vec<(&'static str, Codec, Vec<u8>)> {
             format!("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\n{trailers}\r\n").as_bytes(),
             "",
         )),
+        ("telnet: one line of IAC IAC", TELNET, fill("", &[255, 255], "\r\n")),
+        ("telnet: nothing but commands", TELNET, fill("", &[255, 241], "")),
+        ("telnet: negotiations", TELNET, fill("", &[255, 251, 24, 255, 254, 31], "")),
+        ("telnet: window sizes", TELNET, fill("", &[255, 250, 31, 0, 80, 0, 24, 255, 240], "")),
+        ("telnet: a subnegotiation of IAC IAC", TELNET, {
+            let sub = [&[255, 250, 24][..], &[255; 1000], &[255, 240]].concat();
+            fill("", &sub, "")
+        }),
+        ("telnet: a command inside every line", TELNET, fill("", &[b'a', 255, 241], "\r\n")),
+        ("telnet: CR without LF", TELNET, fill("", b"x\r", "\n")),
         ("xml: wide (many empty children)", XML, fill("<r>", b"<a/>", "</r>")),
         ("xml: deep", XML, fill("", deep.as_bytes(), "")),
         ("xml: many attributes", XML, fill("", format!("<e{attrs}/>").as_bytes(), "")),

@@ -17,8 +17,8 @@ mod speed;
 use std::io::{self, Write};
 use std::time::Duration;
 
-use crate::UsageError;
 use crate::cli::CompareArgs;
+use crate::exit::UsageError;
 use crate::trace::{Event, Side, Tracer};
 
 /// One experiment's outcome: a row of the table.
@@ -153,19 +153,41 @@ fn write_out(text: &str) -> anyhow::Result<()> {
     }
 }
 
-/// The rows as text: one block per experiment.
+/// Where a row's text starts: after the experiment's name and TCP/UDP.
+const TEXT_COLUMN: usize = 17;
+/// The width of the table when stdout is not a terminal.
+const FILE_WIDTH: usize = 100;
+
+/// The rows as text: one block per experiment, each line wrapped to the
+/// terminal's width (never cut mid-word by the terminal), continued under
+/// the text column.
 fn table(rows: &[Row]) -> String {
+    let width =
+        terminal_size::terminal_size_of(io::stdout()).map_or(FILE_WIDTH, |(w, _)| w.0 as usize);
+    table_for(rows, width)
+}
+
+fn table_for(rows: &[Row], width: usize) -> String {
+    let block = |label: &str, tag: &str, text: &str| -> String {
+        let pieces = crate::trace::wrap::wrap(text, width.saturating_sub(TEXT_COLUMN));
+        let mut lines = String::new();
+        for (i, piece) in pieces.iter().enumerate() {
+            let (label, tag) = if i == 0 { (label, tag) } else { ("", "") };
+            lines.push_str(&format!("{label:<11} {tag:<4} {piece}\n"));
+        }
+        lines
+    };
     let mut out = String::new();
     for row in rows {
         let mut label = row.name;
         for (proto, lines) in [("TCP", &row.tcp), ("UDP", &row.udp)] {
             for (i, line) in lines.iter().enumerate() {
-                let p = if i == 0 { proto } else { "" };
-                out.push_str(&format!("{label:<11} {p:<4} {line}\n"));
+                out.push_str(&block(label, if i == 0 { proto } else { "" }, line));
                 label = "";
             }
         }
-        out.push_str(&format!("{:<11} why  {}\n\n", "", row.why));
+        out.push_str(&block("", "why", &row.why));
+        out.push('\n');
     }
     out
 }
@@ -241,5 +263,34 @@ pub fn closed_port(udp: bool) -> io::Result<std::net::SocketAddr> {
         std::net::UdpSocket::bind("127.0.0.1:0")?.local_addr()
     } else {
         std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_wraps_to_the_width_between_words() {
+        let row = Row {
+            name: "setup",
+            tcp: vec!["refused in 45 µs: RST".into()],
+            udp: vec!["no error".into()],
+            why: "a long explanation ".repeat(12).trim_end().to_string(),
+        };
+        let text = table_for(&[row], 60);
+        for line in text.lines() {
+            assert!(
+                crate::trace::wrap::columns(line) <= 60,
+                "{line:?} is wider than 60"
+            );
+            assert!(!line.ends_with("explan"), "cut mid-word: {line:?}");
+        }
+        let why: Vec<&str> = text.lines().filter(|l| l.contains("explanation")).collect();
+        assert!(why.len() > 2, "{text}");
+        assert!(
+            why[1].starts_with(&" ".repeat(TEXT_COLUMN)),
+            "continued under the text: {text}"
+        );
     }
 }

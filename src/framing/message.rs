@@ -9,6 +9,7 @@
 
 use serde_json::{Value, json};
 
+use super::http::{Part, Sample};
 use super::xml::{Element, Stanza, escape};
 use super::{Content, Frame, JsonFraming, Proto, http, json as json_codec};
 
@@ -45,6 +46,9 @@ impl Message {
                 "application/json",
             ),
             Proto::Lines | Proto::Raw => format!("{}\n", self.line()).into_bytes(),
+            Proto::Telnet => {
+                super::telnet::escape(format!("{}\n", self.line()).as_bytes(), &mut false)
+            }
         }
     }
 
@@ -67,19 +71,40 @@ impl Message {
 }
 
 /// Recognises messages in frames, including the bare XML sequence, whose
-/// three frames make one message.
+/// three frames make one message, and an HTTP body that comes in pieces.
 #[derive(Default)]
 pub struct Assembler {
     from: Option<String>,
     to: Option<String>,
+    /// The start of the HTTP body being received: a message is small, so
+    /// a body that does not fit is not one.
+    body: Option<Sample>,
 }
 
 impl Assembler {
     pub fn push(&mut self, frame: &Frame) -> Option<Message> {
         match &frame.content {
             Content::Json(v) => Message::from_object(v),
-            Content::Http(m) => serde_json::from_slice::<Value>(&m.body)
-                .ok()
+            Content::Http(Part::Head(head)) => {
+                // A body announced larger than a sample is not a message.
+                let small = match head.body_length() {
+                    http::Length::Fixed(n) => n <= Sample::KEEP as u64,
+                    _ => true,
+                };
+                self.body = small.then(Sample::default);
+                None
+            }
+            Content::Http(part @ Part::Body(_)) => {
+                if let (Some(body), Some(data)) = (&mut self.body, part.body(&frame.wire)) {
+                    body.push(data);
+                }
+                None
+            }
+            Content::Http(Part::End(_)) => self
+                .body
+                .take()
+                .filter(Sample::is_whole)
+                .and_then(|body| serde_json::from_slice::<Value>(body.bytes()).ok())
                 .as_ref()
                 .and_then(Message::from_object),
             Content::Xml(Stanza::Element(e)) => match e.name.as_str() {
@@ -127,7 +152,8 @@ mod tests {
                 let (frames, err) = decode_chunked(reader, &wire, 5);
                 assert!(err.is_none(), "{proto:?}: {err:?}");
                 let mut a = Assembler::default();
-                assert_eq!(a.push(&frames[0]), Some(vincent()), "{proto:?}");
+                let got: Vec<_> = frames.iter().filter_map(|f| a.push(f)).collect();
+                assert_eq!(got, [vincent()], "{proto:?}");
             }
         }
     }

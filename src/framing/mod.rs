@@ -5,7 +5,7 @@
 //! module cuts frames out of the bytes as they arrive.
 //!
 //! - [`Codec`]: one narrow trait, a file per format — [`raw`], [`lines`],
-//!   [`http`], [`xml`], [`json`]. A codec sees `&[u8]`, never a socket. Its
+//!   [`http`], [`xml`], [`json`], [`telnet`]. A codec sees `&[u8]`, never a socket. Its
 //!   contract (mini-redis's): `Ok(None)` means "need more bytes" and is not an
 //!   error; `Err` is only for bytes that can never become a frame.
 //! - [`FrameReader`]: owns the buffer, feeds the codec, enforces the size
@@ -20,6 +20,7 @@ pub mod message;
 pub mod raw;
 pub mod reader;
 pub mod summary;
+pub mod telnet;
 pub mod xml;
 
 use std::fmt;
@@ -39,6 +40,8 @@ pub enum Proto {
     Xml,
     /// JSON objects, one per line or with a 4-byte length prefix
     Json,
+    /// Telnet (RFC 854): commands named and refused, lines of data passed on
+    Telnet,
 }
 
 impl Proto {
@@ -49,6 +52,7 @@ impl Proto {
             Proto::Http => "http",
             Proto::Xml => "xml",
             Proto::Json => "json",
+            Proto::Telnet => "telnet",
         }
     }
 }
@@ -110,12 +114,14 @@ pub enum Content {
     /// `lines`: a line; its text is the wire bytes without the ending
     /// ([`Frame::line`]).
     Line { end: LineEnd },
-    /// `json`: one object.
-    Json(serde_json::Value),
-    /// `http`: one request or response, body decoded (chunks joined).
-    Http(http::Message),
+    /// `json`: one object: its parsed view and where its text is.
+    Json(json::Object),
+    /// `http`: a message's head, a piece of its body, or its end.
+    Http(http::Part),
     /// `xml`: one stanza, or the opening or closing of a stream.
     Xml(xml::Stanza),
+    /// `telnet`: a run of data, or a command.
+    Telnet(telnet::Item),
 }
 
 /// How a line ended on the wire.
@@ -151,26 +157,29 @@ impl Frame {
                 };
                 format!("{} ({end})", crate::trace::escape::preview(text, 60))
             }
-            Content::Json(v) => summary::json(v, &self.wire),
-            Content::Http(m) => m.summary(),
+            Content::Json(o) => summary::json(o, &self.wire),
+            Content::Http(part) => part.summary(&self.wire),
             Content::Xml(s) => s.summary(),
+            Content::Telnet(item) => item.summary(),
         }
     }
 
     /// What goes to stdout for this frame: the data, in a form a script can
     /// read. Raw bytes and lines go out exactly as they came (CR LF kept, a
     /// last line without an ending left without one), so `--proto lines`
-    /// is a faithful pipe; a JSON object or a stanza on a line of its own;
-    /// an HTTP body as it is (chunks joined).
+    /// is a faithful pipe; a JSON object as it was sent, on a line of its
+    /// own; a stanza on a line of its own; an HTTP body's data as it comes
+    /// (chunked framing removed), and nothing for heads and ends.
     pub fn output(&self) -> Vec<u8> {
         match &self.content {
             Content::Bytes | Content::Line { .. } => self.wire.clone(),
-            Content::Json(v) => format!("{v}\n").into_bytes(),
-            Content::Http(m) => m.body.clone(),
+            Content::Json(o) => o.output(&self.wire),
+            Content::Http(part) => part.body(&self.wire).unwrap_or_default().to_vec(),
             Content::Xml(_) => {
                 let trimmed = self.wire.trim_ascii();
                 [trimmed, b"\n"].concat()
             }
+            Content::Telnet(item) => item.output(),
         }
     }
 }
@@ -355,6 +364,7 @@ pub fn codec(proto: Proto, json: JsonFraming, role: Role) -> Box<dyn Codec> {
         Proto::Http => Box::new(http::Http::new(role)),
         Proto::Xml => Box::new(xml::Xml::default()),
         Proto::Json => Box::new(json::Json::new(json)),
+        Proto::Telnet => Box::new(telnet::Telnet::default()),
     }
 }
 
@@ -390,15 +400,47 @@ pub mod testing {
         }
     }
 
+    /// A frame, or the consecutive pieces of one HTTP body joined: where a
+    /// body is cut follows the reads, what it holds does not.
+    #[derive(Debug, PartialEq)]
+    pub enum Cut {
+        Frame(Frame),
+        Body { wire: Vec<u8>, data: Vec<u8> },
+    }
+
+    pub fn joined(frames: &[Frame]) -> Vec<Cut> {
+        let mut cuts = Vec::new();
+        for f in frames {
+            let Content::Http(part @ http::Part::Body(_)) = &f.content else {
+                cuts.push(Cut::Frame(f.clone()));
+                continue;
+            };
+            let data = part.body(&f.wire).unwrap_or_default();
+            match cuts.last_mut() {
+                Some(Cut::Body { wire, data: d }) => {
+                    wire.extend_from_slice(&f.wire);
+                    d.extend_from_slice(data);
+                }
+                _ => cuts.push(Cut::Body {
+                    wire: f.wire.clone(),
+                    data: data.to_vec(),
+                }),
+            }
+        }
+        cuts
+    }
+
     /// Asserts that every chunk size and every single split point give the
-    /// same frames as feeding the whole input at once.
+    /// same frames as feeding the whole input at once (HTTP body pieces
+    /// joined).
     pub fn assert_any_split_same(make: impl Fn() -> FrameReader, input: &[u8]) -> Vec<Frame> {
         let (whole, err) = decode_chunked(make(), input, input.len());
         assert!(err.is_none(), "whole input failed: {err:?}");
+        let expected = joined(&whole);
         for chunk in [1, 2, 3, 7] {
             let (frames, err) = decode_chunked(make(), input, chunk);
             assert!(err.is_none(), "chunk {chunk}: {err:?}");
-            assert_eq!(frames, whole, "chunk size {chunk}");
+            assert_eq!(joined(&frames), expected, "chunk size {chunk}");
         }
         for cut in 0..=input.len() {
             let mut r = make();
@@ -418,7 +460,7 @@ pub mod testing {
             {
                 frames.push(f);
             }
-            assert_eq!(frames, whole, "split at byte {cut}");
+            assert_eq!(joined(&frames), expected, "split at byte {cut}");
         }
         whole
     }

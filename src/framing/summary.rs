@@ -12,7 +12,7 @@
 
 use serde_json::Value;
 
-use super::json::PREFIX;
+use super::json::Object;
 use super::xml::{Element, Node};
 use crate::trace::escape::{clip, more, preview};
 
@@ -27,17 +27,18 @@ pub fn clipped(s: &str, max: usize) -> String {
 
 /// A JSON frame: the object in compact form when the frame is short;
 /// otherwise its text as it came, clipped, with a count. Only the shown part
-/// is ever looked at, so a huge object costs what a short one does.
-pub fn json(value: &Value, wire: &[u8]) -> String {
-    // A length-framed frame starts with a prefix that gives the length of the
-    // rest; a line never does (its first bytes would announce gigabytes).
-    let text = match wire.get(..PREFIX) {
-        Some(p) if u32::from_be_bytes([p[0], p[1], p[2], p[3]]) as usize + PREFIX == wire.len() => {
-            &wire[PREFIX..]
-        }
-        _ => wire,
-    };
-    let text = text.trim_ascii();
+/// is ever looked at, so a huge object costs what a short one does. Keys
+/// the object repeats are pointed out.
+pub fn json(object: &Object, wire: &[u8]) -> String {
+    let text = wire.get(object.text.clone()).unwrap_or_default();
+    format!(
+        "{}{}",
+        json_view(object.value(), text),
+        object.duplicates_note()
+    )
+}
+
+fn json_view(value: &Value, text: &[u8]) -> String {
     if text.len() <= JSON {
         // The compact form is rarely longer than the text it came from
         // (`1E2` becomes `100.0`); the cap bounds it when it is.
@@ -123,13 +124,27 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// The object of a frame whose text starts at `offset` of `wire`.
+    fn object(wire: &[u8], offset: usize) -> Object {
+        Object::parse(wire[offset..].trim_ascii_end(), offset).expect("valid")
+    }
+
     #[test]
     fn a_short_object_is_shown_compact_and_whole() {
-        let v = json!({"from": "Vincent", "body": "中午一起吃饭"});
         let wire = b"{ \"from\": \"Vincent\", \"body\": \"\\u4e2d\\u5348\\u4e00\\u8d77\\u5403\\u996d\" }\n";
         assert_eq!(
-            json(&v, wire),
+            json(&object(wire, 0), wire),
             r#"{"from":"Vincent","body":"中午一起吃饭"}"#
+        );
+    }
+
+    #[test]
+    fn repeated_keys_are_pointed_out() {
+        let wire = b"{\"a\":1,\"a\":2}\n";
+        let shown = json(&object(wire, 0), wire);
+        assert!(
+            shown.starts_with(r#"{"a":2} — duplicate key "a": "#),
+            "{shown}"
         );
     }
 
@@ -138,7 +153,7 @@ mod tests {
         let body = "x".repeat(1 << 20);
         let v = json!({ "body": body });
         let line = format!("{v}\n");
-        let shown = json(&v, line.as_bytes());
+        let shown = json(&object(line.as_bytes(), 0), line.as_bytes());
         let left = line.trim_end().len() - JSON;
         assert!(shown.starts_with("{\"body\":\"xxx"), "{}", &shown[..20]);
         assert!(shown.ends_with(&more(left)), "{}", &shown[JSON - 10..]);
@@ -147,7 +162,11 @@ mod tests {
             line.trim_end().as_bytes(),
         ]
         .concat();
-        assert_eq!(json(&v, &framed), shown, "the length prefix is not shown");
+        assert_eq!(
+            json(&object(&framed, 4), &framed),
+            shown,
+            "the length prefix is not shown"
+        );
     }
 
     #[test]

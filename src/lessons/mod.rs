@@ -30,6 +30,7 @@ use anyhow::{Context, bail};
 use colored::Colorize;
 
 use crate::cli::{LessonAction, LessonArgs};
+
 use crate::trace::{Event, Level, Side, Tracer};
 use catalog::{Lesson, QuestionKind};
 use log::writer::LessonLog;
@@ -117,7 +118,7 @@ pub fn run(args: &LessonArgs, state: &State, color: bool) -> anyhow::Result<()> 
     let mut progress = state.load()?;
     match (&args.action, args.number) {
         (None, Some(n)) => {
-            let lesson = catalog::by_number(n).map_err(crate::UsageError::new)?;
+            let lesson = catalog::by_number(n).map_err(crate::exit::UsageError::new)?;
             start(state, &mut progress, lesson, color)
         }
         (None, None) => {
@@ -216,7 +217,7 @@ fn answer(state: &State, progress: &Progress, question: &str, value: &str) -> an
             .iter()
             .map(|q| q.id.as_str())
             .collect();
-        return Err(crate::UsageError::new(match ids.is_empty() {
+        return Err(crate::exit::UsageError::new(match ids.is_empty() {
             true => format!("lesson {} asks no questions", lesson.number),
             false => format!(
                 "lesson {} has no question {question:?}; its questions are: {}",

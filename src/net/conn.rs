@@ -140,6 +140,16 @@ impl Conn {
         }
     }
 
+    /// Queues a protocol's own answer (an HTTP response, a telnet refusal):
+    /// unlike stdin's data it still goes out after our input has ended
+    /// (`--recv-only`, stdin at EOF), as long as FIN has not been sent.
+    pub fn queue_reply(&mut self, chunk: Rc<Vec<u8>>) {
+        if !chunk.is_empty() && self.sending != Sending::FinSent {
+            self.queued += chunk.len();
+            self.queue.push_back((chunk, 0));
+        }
+    }
+
     /// No more data will be queued. With `fin`, FIN is sent after the queue.
     pub fn finish_sending(&mut self, fin: bool) {
         if self.sending == Sending::Open {

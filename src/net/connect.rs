@@ -13,12 +13,12 @@ use mio::{Events, Interest, Poll, Token};
 
 use super::error::{NetContext, NetError};
 use super::protocol::Framing;
-use super::resolve_narrated;
+use super::resolve_for;
 use super::session::{Policy, Session};
 use super::socket::{finish_connect, source_addr, start_connect};
 use super::{interrupted, readiness};
-use crate::UsageError;
 use crate::cli::ConnectArgs;
+use crate::exit::UsageError;
 use crate::framing::Role;
 use crate::trace::explain::Action;
 use crate::trace::{Event, Level, Side, Tracer};
@@ -26,6 +26,12 @@ use crate::trace::{Event, Level, Side, Tracer};
 const CONNECTING: Token = Token(0);
 
 pub fn run(args: &ConnectArgs, t: &mut Tracer) -> anyhow::Result<()> {
+    if args.scan {
+        return Err(UsageError::new(
+            "-z scans: write socklab scan HOST PORTS (connect -z HOST PORTS is rewritten to it before parsing)",
+        )
+        .into());
+    }
     if args.stream.udp {
         return Err(UsageError::new(
             "-u: UDP has no connection to open; send datagrams with `socklab send HOST PORT MESSAGE`",
@@ -43,15 +49,25 @@ pub fn run(args: &ConnectArgs, t: &mut Tracer) -> anyhow::Result<()> {
         )
         .into());
     }
-    let framing = Framing::from_args(&args.framing, Role::Client, format!("{host}:{port}"))?;
-    let addrs = resolve_narrated(t, Side::Client, &host, port)?;
-    let deadline = args.timeout.and_then(|d| Instant::now().checked_add(d));
+    let framing = Framing::from_stream(
+        &args.framing,
+        &args.stream,
+        Role::Client,
+        format!("{host}:{port}"),
+    )?;
+    let framing = Framing::client_args(framing, &args.http)?;
+    let addrs = resolve_for(t, Side::Client, &host, port, args.lookup.lookup())?;
+    // -w bounds the handshake as nc's does; --connect-timeout only that.
+    let limit = args.connect_timeout.or(args.stream.timeout);
+    let deadline = limit.and_then(|d| Instant::now().checked_add(d));
     let mut poll = Poll::new()?;
+    let _ctrl_c = crate::interrupt::watch(poll.registry())?;
     let mut last_error = None;
     for (i, &addr) in addrs.iter().enumerate() {
         let source = source_addr(&addr, args.source, args.source_port);
-        match handshake(&mut poll, t, addr, source, deadline, args.timeout) {
-            Ok(stream) => {
+        match handshake(&mut poll, t, addr, source, deadline, limit) {
+            Ok(None) => return Err(crate::interrupt::Interrupted.into()),
+            Ok(Some(stream)) => {
                 let mut session = Session::new(
                     poll,
                     t,
@@ -94,7 +110,7 @@ fn hand_over(
 }
 
 /// One connection attempt: start it, then wait in poll() for the kernel to
-/// finish (or fail) the three-way handshake.
+/// finish (or fail) the three-way handshake. `None`: Ctrl-C came first.
 pub(crate) fn handshake(
     poll: &mut Poll,
     t: &mut Tracer,
@@ -102,7 +118,7 @@ pub(crate) fn handshake(
     source: Option<SocketAddr>,
     deadline: Option<Instant>,
     limit: Option<Duration>,
-) -> Result<TcpStream, NetError> {
+) -> Result<Option<TcpStream>, NetError> {
     let started = Instant::now();
     let mut stream = start_connect(t, Side::Client, addr, source)?;
     poll.registry()
@@ -122,7 +138,7 @@ pub(crate) fn handshake(
                 Side::Client,
                 None,
                 Event::Timeout {
-                    what: "connect (-w)",
+                    what: "connect (-w): the handshake did not finish",
                     millis,
                 },
             );
@@ -143,12 +159,15 @@ pub(crate) fn handshake(
                 t.emit(Side::Client, None, readiness(e));
             }
         }
+        if events.iter().any(|e| e.token() == crate::interrupt::TOKEN) {
+            return Ok(None);
+        }
         if events
             .iter()
             .any(|e| e.token() == CONNECTING && (e.is_writable() || e.is_error()))
         {
             match finish_connect(t, Side::Client, &stream, addr, started) {
-                Ok(Some(_)) => return Ok(stream),
+                Ok(Some(_)) => return Ok(Some(stream)),
                 Ok(None) => continue,
                 Err(e) => {
                     let _ = poll.registry().deregister(&mut stream);

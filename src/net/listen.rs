@@ -6,17 +6,21 @@
 //! nc; `-k` keeps accepting and serves every client from the same loop. As an
 //! HTTP server (`--proto http`) it bounds how long a request head may take
 //! and how long a keep-alive connection may stay quiet.
+//!
+//! The address may be written as socklab writes it (`5288`, `HOST:5288`) or
+//! as nc does (`-l -p 5288`, `-s HOST`).
 
 use std::time::Duration;
 
 use mio::Poll;
 
 use super::protocol::Framing;
-use super::resolve_narrated;
+use super::resolve_for;
 use super::session::{Policy, Session};
 use super::socket::listen_tcp;
-use crate::UsageError;
+use crate::addr::{Endpoint, Host};
 use crate::cli::ListenArgs;
+use crate::exit::UsageError;
 use crate::framing::Role;
 use crate::trace::{Side, Tracer};
 
@@ -32,21 +36,45 @@ pub fn run(args: &ListenArgs, t: &mut Tracer) -> anyhow::Result<()> {
         )
         .into());
     }
-    let (host, port) = args.addr.bind_target().map_err(UsageError::new)?;
-    let addrs = resolve_narrated(t, Side::Server, &host, port)?;
+    let lookup = args.lookup.lookup();
+    let (host, port) = endpoint(args)?
+        .bind_target_for(lookup)
+        .map_err(UsageError::new)?;
+    let addrs = resolve_for(t, Side::Server, &host, port, lookup)?;
     let (listener, local) = listen_tcp(t, Side::Server, addrs[0], args.backlog)?;
-    let framing = Framing::from_args(&args.framing, Role::Server, local.to_string())?;
+    let framing =
+        Framing::from_stream(&args.framing, &args.stream, Role::Server, local.to_string())?;
     let http = framing.as_ref().is_some_and(Framing::answers_requests);
+    let stream = Policy::from_stream(&args.stream);
     let policy = Policy {
         keep_open: args.keep_open,
         max_conns: args.max_conns.map(|n| n as usize),
         echo: args.echo,
         head_timeout: http.then_some(args.head_timeout),
         max_lag: args.keep_open.then_some(args.max_lag),
-        idle_timeout: args.stream.idle_timeout.or(http.then_some(HTTP_IDLE)),
-        ..Policy::from_stream(&args.stream)
+        idle_timeout: stream.idle_timeout.or(http.then_some(HTTP_IDLE)),
+        ..stream
     };
-    let mut session = Session::new(Poll::new()?, t, Side::Server, policy, framing)?;
+    let poll = Poll::new()?;
+    let _ctrl_c = crate::interrupt::watch(poll.registry())?;
+    let mut session = Session::new(poll, t, Side::Server, policy, framing)?;
     session.listen(listener, local)?;
     session.run()
+}
+
+/// Where to listen, from `[HOST:]PORT` or nc's `-p PORT` and `-s IP`.
+fn endpoint(args: &ListenArgs) -> Result<Endpoint, UsageError> {
+    let mut endpoint = match (&args.addr, args.port) {
+        (Some(addr), _) => addr.clone(),
+        (None, port) => Endpoint { host: None, port },
+    };
+    if let Some(ip) = args.source {
+        if let Some(host) = &endpoint.host {
+            return Err(UsageError::new(format!(
+                "the address is given twice ({host} and -s {ip}): write {ip}:PORT, or -s {ip} -p PORT"
+            )));
+        }
+        endpoint.host = Some(Host::Ip(ip));
+    }
+    Ok(endpoint)
 }

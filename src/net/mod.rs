@@ -22,7 +22,8 @@ pub mod udp;
 use std::io;
 use std::net::SocketAddr;
 
-use crate::addr::{Host, resolve};
+use crate::addr::{Host, Lookup, resolve};
+use crate::exit::UsageError;
 use crate::trace::explain::Action;
 use crate::trace::{Event, Side, Tracer};
 use error::NetContext;
@@ -43,8 +44,24 @@ pub fn resolve_narrated(
     side: Side,
     host: &Host,
     port: u16,
-) -> Result<Vec<SocketAddr>, error::NetError> {
-    let addrs = resolve(host, port).net(Action::Resolve, host)?;
+) -> anyhow::Result<Vec<SocketAddr>> {
+    resolve_for(t, side, host, port, Lookup::default())
+}
+
+/// [`resolve_narrated`] under `-4`, `-6` and `-n`: a host the flags refuse
+/// is a usage error; a name without an address of the family, a lookup
+/// error.
+pub fn resolve_for(
+    t: &mut Tracer,
+    side: Side,
+    host: &Host,
+    port: u16,
+    lookup: Lookup,
+) -> anyhow::Result<Vec<SocketAddr>> {
+    lookup.check(host).map_err(UsageError::new)?;
+    let addrs = resolve(host, port)
+        .and_then(|a| lookup.filter(a))
+        .net(Action::Resolve, host)?;
     if let Host::Name(name) = host {
         t.emit(
             side,

@@ -22,10 +22,10 @@ use super::output::{Output, reader_gone};
 use super::protocol::{Framing, Inbound, InboundError, Outbound};
 use super::socket::{bind_udp, connect_udp, source_addr};
 use super::stdin::{Input, StdinPump};
-use super::{interrupted, readiness, resolve_narrated, would_block};
-use crate::UsageError;
+use super::{interrupted, readiness, resolve_for, would_block};
 use crate::addr::parse_port;
 use crate::cli::{RecvArgs, SendArgs};
+use crate::exit::UsageError;
 use crate::framing::Role;
 use crate::trace::explain::Action;
 use crate::trace::{Data, Event, Level, Op, Side, Tracer};
@@ -39,8 +39,9 @@ const MAX_SIZE: usize = 1 << 20;
 
 /// `socklab recv`: bind, then show every datagram as it comes.
 pub fn recv(args: &RecvArgs, t: &mut Tracer) -> anyhow::Result<()> {
-    let (host, port) = args.addr.bind_target().map_err(UsageError::new)?;
-    let addrs = resolve_narrated(t, Side::Server, &host, port)?;
+    let lookup = args.lookup.lookup();
+    let (host, port) = args.addr.bind_target_for(lookup).map_err(UsageError::new)?;
+    let addrs = resolve_for(t, Side::Server, &host, port, lookup)?;
     let mut socket = bind_udp(t, Side::Server, addrs[0])?;
     let local = socket.local_addr()?;
     let waiting = format!(
@@ -176,7 +177,7 @@ fn show(
 pub fn send(args: &SendArgs, t: &mut Tracer) -> anyhow::Result<()> {
     let (host, port, payload) = parse_send_args(args).map_err(UsageError::new)?;
     let framing = Framing::from_args(&args.framing, Role::Client, format!("{host}:{port}"))?;
-    let addrs = resolve_narrated(t, Side::Client, &host, port)?;
+    let addrs = resolve_for(t, Side::Client, &host, port, args.lookup.lookup())?;
     let addr = addrs[0];
     let source = source_addr(&addr, args.source, args.source_port);
     let mut socket = connect_udp(t, Side::Client, addr, source)?;
@@ -373,12 +374,11 @@ fn parse_send_args(args: &SendArgs) -> Result<(crate::addr::Host, u16, Payload),
                 .ok_or("which port? write HOST PORT or HOST:PORT")?,
         )?)
     };
-    let message = rest.next();
-    if let Some(extra) = rest.next() {
-        return Err(format!(
-            "unexpected {extra:?}: quote a message that has spaces"
-        ));
-    }
+    // The words of a message are joined by spaces, as echo joins its
+    // arguments: `send HOST PORT hello world` sends "hello world".
+    let words: Vec<&str> = rest.map(String::as_str).collect();
+    let joined = words.join(" ");
+    let message = (!words.is_empty()).then_some(&joined);
     let (host, port) = args.host.clone().with_port(port_arg)?;
     if port == 0 {
         return Err("port 0 means \"any free port\" when binding; a datagram needs the real port of a receiver".into());

@@ -23,9 +23,9 @@ pub mod udp;
 
 use std::time::Duration;
 
-use crate::UsageError;
 use crate::addr::resolve;
 use crate::cli::RelayArgs;
+use crate::exit::UsageError;
 use crate::net::resolve_narrated;
 use crate::net::socket::{bind_udp, listen_tcp};
 use crate::trace::{Event, Side, Tracer};

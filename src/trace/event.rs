@@ -120,17 +120,44 @@ impl Op {
 /// narration, the hex dump) see all of it; the JSON form carries a preview of
 /// the first [`Data::PREVIEW`] bytes so that an event file stays small during a
 /// bulk transfer while lessons can still check that "hello" went across.
+///
+/// JSON strings hold text, and a peer's bytes need not be text: `data` is
+/// the preview as UTF-8 (invalid bytes shown as U+FFFD, for a person), and
+/// when that lost anything, `data_b64` beside it holds the preview's exact
+/// bytes in base64, so a program never loses a byte.
 #[derive(Clone, Copy, Debug)]
 pub struct Data<'a>(pub &'a [u8]);
 
 impl Data<'_> {
     pub const PREVIEW: usize = 256;
+
+    /// The first [`Data::PREVIEW`] bytes; a UTF-8 character that the cut
+    /// would split is left out whole, so that text stays text.
+    pub fn preview(&self) -> &[u8] {
+        let end = self.0.len().min(Data::PREVIEW);
+        let head = &self.0[..end];
+        match std::str::from_utf8(head) {
+            Err(e) if end < self.0.len() && e.error_len().is_none() => &head[..e.valid_up_to()],
+            _ => head,
+        }
+    }
 }
 
 impl Serialize for Data<'_> {
+    /// Two fields, `data` and (only for bytes that are not UTF-8)
+    /// `data_b64`: the events hold it with `#[serde(flatten)]`.
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let end = self.0.len().min(Data::PREVIEW);
-        s.serialize_str(&String::from_utf8_lossy(&self.0[..end]))
+        use base64::Engine as _;
+        use serde::ser::SerializeMap;
+        let preview = self.preview();
+        let text = String::from_utf8_lossy(preview);
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry("data", &text)?;
+        if let std::borrow::Cow::Owned(_) = text {
+            let exact = base64::engine::general_purpose::STANDARD.encode(preview);
+            map.serialize_entry("data_b64", &exact)?;
+        }
+        map.end()
     }
 }
 
@@ -201,13 +228,13 @@ pub enum Event<'a> {
     /// read() returned n > 0 bytes from a stream.
     Read {
         n: usize,
-        #[serde(rename = "data")]
+        #[serde(flatten)]
         data: Data<'a>,
     },
     /// write() accepted n bytes into the kernel's send buffer.
     Write {
         n: usize,
-        #[serde(rename = "data")]
+        #[serde(flatten)]
         data: Data<'a>,
     },
     /// read() returned 0: the peer sent FIN, no more bytes will come.
@@ -223,7 +250,7 @@ pub enum Event<'a> {
         number: u64,
         from: SocketAddr,
         n: usize,
-        #[serde(rename = "data")]
+        #[serde(flatten)]
         data: Data<'a>,
     },
     /// A UDP datagram was handed to the kernel.
@@ -231,7 +258,7 @@ pub enum Event<'a> {
         number: u64,
         to: SocketAddr,
         n: usize,
-        #[serde(rename = "data")]
+        #[serde(flatten)]
         data: Data<'a>,
     },
     /// A deadline passed (`-w`, `--idle-timeout`, `--wait`).
@@ -255,7 +282,7 @@ pub enum Event<'a> {
     /// `socklab frame`: bytes handed to the codec, as a read would.
     Feed {
         n: usize,
-        #[serde(rename = "data")]
+        #[serde(flatten)]
         data: Data<'a>,
     },
     /// A frame was cut from the buffered bytes.
@@ -265,7 +292,7 @@ pub enum Event<'a> {
         n: usize,
         /// A summary of the frame, quoting what the peer sent.
         text: Untrusted<'a>,
-        #[serde(rename = "data")]
+        #[serde(flatten)]
         data: Data<'a>,
     },
     /// After a read: bytes left in the buffer waiting for the rest of a
@@ -292,6 +319,47 @@ pub enum Event<'a> {
         fate: &'a str,
         millis: u64,
         client: SocketAddr,
+    },
+    /// `socklab scan`: what one port answered. `state`: `open` (SYN-ACK),
+    /// `closed` (RST), `filtered` (no answer in time, or an ICMP error);
+    /// `why` says which, in words; `micros`: from connect() to the answer.
+    Port {
+        addr: SocketAddr,
+        state: &'a str,
+        why: &'a str,
+        micros: u64,
+    },
+    /// `socklab scan` finished: how many ports gave each answer.
+    Scanned {
+        ports: usize,
+        open: usize,
+        closed: usize,
+        filtered: usize,
+        millis: u64,
+    },
+    /// `--proto telnet`: a command the peer sent (RFC 854), by name, what
+    /// it asks for, and what socklab answered.
+    Telnet {
+        /// `DO`, `DONT`, `WILL`, `WONT`, `SB` (a subnegotiation), or another
+        /// command's name (`NOP`, `AYT`, `IP`, ...).
+        command: &'a str,
+        /// The option's number, for DO/DONT/WILL/WONT/SB.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        option: Option<u8>,
+        /// The option's name (`TERMINAL-TYPE`) and where it is defined.
+        name: &'a str,
+        rfc: &'a str,
+        /// What the command asks for, in words.
+        meaning: &'a str,
+        /// A subnegotiation's parameters, decoded where socklab knows the
+        /// option (NAWS: `80x24`), else escaped bytes.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        params: Option<Untrusted<'a>>,
+        /// What socklab sent back (`IAC WONT TERMINAL-TYPE`), if anything,
+        /// and why.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        answer: Option<&'a str>,
+        why: &'a str,
     },
     /// One measured quantity of a `socklab compare` experiment.
     Measured {
@@ -352,6 +420,9 @@ impl Event<'_> {
             Event::Message { .. } => "message",
             Event::Relay { .. } => "relay",
             Event::Measured { .. } => "measured",
+            Event::Port { .. } => "port",
+            Event::Scanned { .. } => "scanned",
+            Event::Telnet { .. } => "telnet",
             Event::Answer { .. } => "answer",
             Event::Chat { .. } => "chat",
         }
@@ -369,6 +440,9 @@ impl Event<'_> {
             | Event::Feed { .. }
             | Event::Pending { .. }
             | Event::Relay { .. } => Level::Data,
+            // A scan of a range is mostly closed ports: they are data; what
+            // answered otherwise is a step.
+            Event::Port { state, .. } if *state == "closed" => Level::Data,
             _ => Level::Step,
         }
     }

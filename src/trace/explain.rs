@@ -91,6 +91,20 @@ pub fn why(event: &Event) -> Option<&'static str> {
         Event::Frame { .. } => {
             "TCP delivers a stream of bytes with no boundaries; the protocol says where each message ends, and the reader cuts it out of what it has buffered"
         }
+        Event::Port { state: "open", .. } => {
+            "open: our SYN was answered by SYN-ACK, so a socket listens there and its kernel completed the handshake (before any accept()); a connect scan then closes at once, so the program behind the port sees a client come and go"
+        }
+        Event::Port {
+            state: "closed", ..
+        } => {
+            "closed: the SYN was answered by RST (ECONNREFUSED): the host is there, but no socket listens on this port"
+        }
+        Event::Port { .. } => {
+            "filtered: no answer at all in time (or an ICMP error): a firewall dropped the SYN, or the host is down; on loopback no firewall sits by default, but a listener whose accept queue is full drops SYNs too, and silence looks the same"
+        }
+        Event::Telnet { .. } => {
+            "telnet (RFC 854) mixes commands into the data: byte 255 (IAC, \"interpret as command\") starts one; DO/DONT/WILL/WONT negotiate options (each side asks or offers, the other agrees or refuses), SB … SE carries an option's parameters, and IAC IAC is a data byte 255"
+        }
         Event::Pending { cut: 0, .. } => {
             "the bytes so far are not a whole frame: they stay buffered, and the next read may finish it"
         }

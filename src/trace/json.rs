@@ -168,6 +168,40 @@ mod tests {
     }
 
     #[test]
+    fn bytes_that_are_not_utf8_are_kept_exactly_in_base64() {
+        use base64::Engine as _;
+        let bytes = b"\xff\xfbGET \x80\x00ok";
+        let v = line(&Event::Read {
+            n: bytes.len(),
+            data: Data(bytes),
+        });
+        assert_eq!(v["data"], "\u{fffd}\u{fffd}GET \u{fffd}\u{0}ok");
+        let exact = base64::engine::general_purpose::STANDARD
+            .decode(v["data_b64"].as_str().expect("data_b64"))
+            .expect("base64");
+        assert_eq!(exact, bytes);
+        let text = line(&Event::Read {
+            n: 5,
+            data: Data("héllo".as_bytes()),
+        });
+        assert_eq!(text["data"], "héllo");
+        assert!(text.get("data_b64").is_none(), "text needs no second copy");
+    }
+
+    #[test]
+    fn a_preview_cut_inside_a_character_stays_text() {
+        // 255 ASCII bytes, then 中 (3 bytes): the cut at 256 would split it.
+        let mut bytes = vec![b'a'; 255];
+        bytes.extend_from_slice("中文".as_bytes());
+        let v = line(&Event::Write {
+            n: bytes.len(),
+            data: Data(&bytes),
+        });
+        assert_eq!(v["data"].as_str().map(str::len), Some(255));
+        assert!(v.get("data_b64").is_none(), "{v}");
+    }
+
+    #[test]
     fn data_preview_is_bounded() {
         let big = vec![b'x'; 10_000];
         let v = line(&Event::Write {

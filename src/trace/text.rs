@@ -33,6 +33,8 @@ use super::{Record, Sink};
 pub const SHOWN_PER_CONN: u32 = 24;
 /// How often a summary line is printed while data flows.
 const SUMMARY_EVERY: Duration = Duration::from_secs(1);
+/// Closed ports of a scan narrated one by one before they are only counted.
+const CLOSED_PORTS_SHOWN: u32 = 5;
 /// How many characters of data a narration line shows.
 const PREVIEW_CHARS: usize = 60;
 /// Where explanations start under a narration line (after time, side, conn).
@@ -51,6 +53,8 @@ enum Admit {
     Show,
     /// Show it, and say that what follows will be summarised.
     ShowLast,
+    /// Show it, and say this about what follows.
+    ShowLastWith(&'static str),
     Hide,
     Summary(String),
 }
@@ -100,6 +104,9 @@ impl TextSink {
         let n = match rec.event {
             Event::Read { n, .. } | Event::Write { n, .. } => *n as u64,
             Event::WouldBlock { .. } => 0,
+            Event::Port {
+                state: "closed", ..
+            } => return self.admit_closed_port(key),
             Event::Close { .. } => {
                 // The close line carries the totals; forget the counters.
                 self.throttles.remove(&key);
@@ -138,6 +145,23 @@ impl TextSink {
             th.writes,
             bytes(th.write_bytes)
         ))
+    }
+
+    /// A scan of a range is mostly closed ports: the first few are shown,
+    /// the rest only counted in the scan's last line (`-v` shows each).
+    fn admit_closed_port(&mut self, key: (Side, Option<u64>)) -> Admit {
+        if self.verbose() {
+            return Admit::Show;
+        }
+        let th = self.throttles.entry(key).or_default();
+        th.shown += 1;
+        match th.shown {
+            n if n < CLOSED_PORTS_SHOWN => Admit::Show,
+            CLOSED_PORTS_SHOWN => Admit::ShowLastWith(
+                "… further closed ports are counted in the last line, not shown (-v shows each)",
+            ),
+            _ => Admit::Hide,
+        }
     }
 
     fn emit_lines(
@@ -228,6 +252,7 @@ impl Sink for TextSink {
                 "… further reads and writes on this connection are summarised once a second (-v shows each one)"
                     .dimmed(),
             ),
+            Admit::ShowLastWith(text) => extra.push(text.dimmed()),
             Admit::Hide => return Ok(()),
             Admit::Summary(line) => return self.emit_lines(rec, line.dimmed(), &[], Vec::new()),
         }
@@ -264,6 +289,18 @@ impl Sink for TextSink {
                 main.cyan().bold()
             }
             Event::Frame { .. } | Event::Message { .. } => main.cyan().bold(),
+            Event::Telnet { answer, why, .. } => {
+                match answer {
+                    Some(answer) => extra.push(format!("→ answered {answer}: {why}").normal()),
+                    None if !why.is_empty() => extra.push(format!("→ {why}").normal()),
+                    None => {}
+                }
+                main.cyan().bold()
+            }
+            Event::Port { state: "open", .. } => main.green().bold(),
+            Event::Port {
+                state: "filtered", ..
+            } => main.yellow(),
             Event::Pending { .. } => main.dimmed(),
             Event::Write { .. } | Event::Sent { .. } => main.yellow(),
             Event::WouldBlock { .. } | Event::Poll { .. } => main.dimmed(),
@@ -309,20 +346,62 @@ pub fn describe(event: &Event) -> Option<String> {
             millis,
             client,
         } => {
-            let arrow = if *dir == "up" { "→" } else { "←" };
+            // Name both ends: the address is always the client's, and an
+            // arrow before it alone read as "to the client" either way.
+            let way = if *dir == "up" {
+                format!("client {client} → target")
+            } else {
+                format!("target → client {client}")
+            };
             let when = if *millis > 0 {
                 format!(" by {millis} ms")
             } else {
                 String::new()
             };
-            format!("{arrow} {client} #{number} ({n} bytes): {fate}{when}")
+            format!("{way}, #{number} ({n} bytes): {fate}{when}")
         }
         Event::Measured {
             experiment,
             key,
             value,
             unit,
-        } => format!("{experiment}: {key} = {value} {unit}"),
+        } => format!("{experiment}: measured {}", measurement(key, *value, unit)),
+        Event::Port {
+            addr,
+            state,
+            why,
+            micros,
+        } => format!(
+            "port {}: {state} — {why} ({})",
+            addr.port(),
+            micros_text(*micros)
+        ),
+        Event::Scanned {
+            ports,
+            open,
+            closed,
+            filtered,
+            millis,
+        } => format!(
+            "scanned {ports} port(s) in {}: {open} open, {closed} closed, {filtered} filtered",
+            millis_text(*millis)
+        ),
+        Event::Telnet {
+            command,
+            option,
+            name,
+            meaning,
+            params,
+            ..
+        } => {
+            let what = match (option, *command) {
+                (Some(_), "SB") => format!("IAC SB {name} … IAC SE"),
+                (Some(_), verb) => format!("IAC {verb} {name}"),
+                (None, other) => format!("IAC {other}"),
+            };
+            let params = params.map(|p| format!(" [{p}]")).unwrap_or_default();
+            format!("telnet {what}{params}: {meaning}")
+        }
         Event::Resolve { host, addrs } => {
             let list: Vec<String> = addrs.iter().map(|a| a.ip().to_string()).collect();
             format!("resolve {host:?} → {}", list.join(", "))
@@ -455,9 +534,32 @@ impl Event<'_> {
                 option: "SO_LINGER",
                 ..
             } => "set_option_linger",
+            Event::Port { state: "open", .. } => "port_open",
+            Event::Port {
+                state: "closed", ..
+            } => "port_closed",
+            Event::Port { .. } => "port_filtered",
             other => other.step(),
         }
     }
+}
+
+/// A measured quantity in words: `udp_send_error`, 0, `bool` → "udp send
+/// error: no"; `tcp_rtt_p50_us`, 45, `µs` → "tcp rtt p50: 45 µs" (the key's
+/// unit suffix is the unit, said once).
+fn measurement(key: &str, value: f64, unit: &str) -> String {
+    let mut name = key;
+    for suffix in ["_us", "_ms", "_pct", "_mib_s"] {
+        name = name.strip_suffix(suffix).unwrap_or(name);
+    }
+    let name = name.replace('_', " ");
+    let shown = match unit {
+        "bool" if value == 0.0 => "no".to_string(),
+        "bool" => "yes".to_string(),
+        _ if value.fract() == 0.0 && value.abs() < 1e15 => format!("{} {unit}", value as i64),
+        _ => format!("{value:.1} {unit}"),
+    };
+    format!("{name}: {shown}")
 }
 
 /// The head lines of an HTTP message (at most 16), escaped for display.
@@ -647,6 +749,46 @@ mod tests {
         assert!(text.contains("answered q: \\u{9b}31m"), "{text}");
         assert!(
             !text.contains("\x1b[2J") && !text.contains('\u{202e}') && !text.contains('\u{9b}')
+        );
+    }
+
+    #[test]
+    fn relay_lines_name_who_sent_and_who_receives() {
+        let client: std::net::SocketAddr = "127.0.0.1:46750".parse().expect("addr");
+        let line = |dir| {
+            describe(&Event::Relay {
+                dir,
+                number: 1,
+                n: 5,
+                fate: "dropped",
+                millis: 0,
+                client,
+            })
+            .expect("a line")
+        };
+        assert_eq!(
+            line("up"),
+            "client 127.0.0.1:46750 → target, #1 (5 bytes): dropped"
+        );
+        assert_eq!(
+            line("down"),
+            "target → client 127.0.0.1:46750, #1 (5 bytes): dropped"
+        );
+    }
+
+    #[test]
+    fn measurements_read_as_words_not_as_debug_output() {
+        assert_eq!(
+            measurement("udp_send_error", 0.0, "bool"),
+            "udp send error: no"
+        );
+        assert_eq!(
+            measurement("tcp_rtt_p50_us", 45.0, "µs"),
+            "tcp rtt p50: 45 µs"
+        );
+        assert_eq!(
+            measurement("tcp_bulk_mib_s", 812.25, "MiB/s"),
+            "tcp bulk: 812.2 MiB/s"
         );
     }
 

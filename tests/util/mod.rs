@@ -9,6 +9,7 @@
 #![allow(dead_code)]
 
 pub mod chat;
+pub mod nginx;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
@@ -81,7 +82,24 @@ impl Finished {
 
 impl Proc {
     /// Starts `cmd` with piped stdin, stdout and stderr.
-    pub fn spawn(name: &str, mut cmd: Command) -> Proc {
+    pub fn spawn(name: &str, cmd: Command) -> Proc {
+        let stdout = Arc::new(Mutex::new(Vec::new()));
+        let sink = stdout.clone();
+        let mut p = Proc::spawn_with_stdout(name, cmd, move |data: &[u8]| {
+            sink.lock().expect("stdout lock").extend_from_slice(data)
+        });
+        p.stdout = stdout;
+        p
+    }
+
+    /// Starts `cmd` like [`Proc::spawn`], but hands each piece of its
+    /// stdout to `sink` instead of keeping it: for gigabytes, checked as
+    /// they pass.
+    pub fn spawn_with_stdout(
+        name: &str,
+        mut cmd: Command,
+        mut sink: impl FnMut(&[u8]) + Send + 'static,
+    ) -> Proc {
         cmd.stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -91,16 +109,13 @@ impl Proc {
         let stdin = child.stdin.take();
         let mut out = child.stdout.take().expect("piped stdout");
         let stdout = Arc::new(Mutex::new(Vec::new()));
-        let sink = stdout.clone();
         let stdout_done = Some(thread::spawn(move || {
-            let mut buf = vec![0; 64 * 1024];
+            let mut buf = vec![0; 256 * 1024];
             while let Ok(n) = out.read(&mut buf) {
                 if n == 0 {
                     break;
                 }
-                sink.lock()
-                    .expect("stdout lock")
-                    .extend_from_slice(&buf[..n]);
+                sink(&buf[..n]);
             }
         }));
         let err = child.stderr.take().expect("piped stderr");
@@ -170,6 +185,11 @@ impl Proc {
         while let Ok(v) = self.events.try_recv() {
             self.seen.push(v);
         }
+    }
+
+    /// Whether the process has exited (without waiting).
+    pub fn exited(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(Some(_)))
     }
 
     /// Waits until `pred` holds for the events seen so far; returns the
@@ -437,6 +457,51 @@ pub fn peer(program: &str, args: &[&str]) -> Command {
     c
 }
 
+/// A Python snippet run with the given arguments.
+pub fn python(script: &str, args: &[&str]) -> Command {
+    require("python3");
+    let mut c = Command::new("python3");
+    c.arg("-c").arg(script).args(args);
+    c
+}
+
+/// Starts a Python server snippet that prints its port on its first line.
+pub fn python_server(name: &str, script: &str, args: &[&str]) -> (Proc, u16) {
+    let p = Proc::spawn(name, python(script, args));
+    p.wait_stdout(b"\n");
+    let port = p
+        .stdout_now()
+        .trim()
+        .parse()
+        .expect("the port on the first line");
+    (p, port)
+}
+
+/// Python's http.server, speaking `version` (`HTTP/1.0` or `HTTP/1.1`),
+/// serving `files` from a temporary directory.
+pub fn python_http_server(
+    version: &str,
+    files: &[(&str, &[u8])],
+) -> (Proc, tempfile::TempDir, u16) {
+    const SERVER: &str = r#"
+import http.server, sys, os
+os.chdir(sys.argv[1])
+class H(http.server.SimpleHTTPRequestHandler):
+    protocol_version = sys.argv[2]
+    def log_message(self, *a): pass
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+print(s.server_address[1], flush=True)
+s.serve_forever()
+"#;
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (name, contents) in files {
+        std::fs::write(dir.path().join(name), contents).expect("write");
+    }
+    let root = dir.path().to_str().expect("utf-8").to_string();
+    let (p, port) = python_server("http.server", SERVER, &[&root, version]);
+    (p, dir, port)
+}
+
 /// Runs curl with these arguments; it must succeed.
 pub fn curl(args: &[&str]) -> Finished {
     let f = run("curl", peer("curl", args));
@@ -566,4 +631,15 @@ pub fn fill_defaults(text: &str) -> String {
         rest = &rest[open + close + 1..];
     }
     out + rest
+}
+
+/// Peak memory of a running process, in bytes (VmHWM in /proc/PID/status).
+pub fn peak_memory(pid: u32) -> usize {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+    let kib: usize = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM");
+    kib * 1024
 }

@@ -164,7 +164,7 @@ fn server(args: &ChatClientArgs, t: &mut Tracer) -> anyhow::Result<Vec<SocketAdd
     if port == 0 {
         return Err(UsageError::new("--server: port 0 means \"any free port\" when binding; give the port the server listens on").into());
     }
-    Ok(resolve_narrated(t, Side::Client, &host, port)?)
+    resolve_narrated(t, Side::Client, &host, port)
 }
 
 fn open_cache(args: &ChatClientArgs, account: &Jid, t: &mut Tracer) -> anyhow::Result<Cache> {

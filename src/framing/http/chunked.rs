@@ -20,11 +20,13 @@ use super::message::Span;
 use super::{FrameError, Limits, is_tchar};
 use crate::framing::lines::find_newline;
 
-/// How far a chunked body has been read. Offsets count from the start of
-/// the message.
+/// How far a chunked body has been read. Offsets count from the first byte
+/// not yet handed out as a piece: chunk data goes out as it arrives, so a
+/// chunk of a gigabyte costs no more memory than one of a few bytes.
 #[derive(Debug)]
 pub(super) struct Chunks {
-    /// Where the next line (a chunk size or a trailer field) begins.
+    /// Where the next line (a chunk size or a trailer field), the CR LF
+    /// after a chunk's data, or the data itself begins.
     line: usize,
     /// How far the bytes have been searched for that line's end.
     scanned: usize,
@@ -35,29 +37,38 @@ pub(super) struct Chunks {
 enum Phase {
     /// Waiting for a chunk-size line.
     Size,
-    /// Inside a chunk: its data is `start..end`, then CR LF.
-    Data { start: usize, end: usize },
+    /// Inside a chunk: `left` bytes of its data still to come.
+    Data { left: u64 },
+    /// After a chunk's data: its CR LF.
+    DataEnd,
     /// After the last chunk: trailer fields from `start`, then an empty line.
     Trailers { start: usize, fields: usize },
 }
 
+/// What the next piece of a chunked body is.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Step {
+    /// `wire` bytes to cut: the framing before some chunk data (the CR LF
+    /// ending the chunk before, the size line), then the data, `data`.
+    Data { wire: usize, data: Span },
+    /// `wire` bytes to cut: the last chunk, `trailers` trailer fields and
+    /// the empty line. The body is complete.
+    Last { wire: usize, trailers: usize },
+}
+
 impl Chunks {
-    pub(super) fn new(body_start: usize) -> Chunks {
+    pub(super) fn new() -> Chunks {
         Chunks {
-            line: body_start,
-            scanned: body_start,
+            line: 0,
+            scanned: 0,
             phase: Phase::Size,
         }
     }
 
-    /// Reads as far as the bytes go, adding chunk data to `body`: the
-    /// message's length once the last chunk and the trailers are in.
-    pub(super) fn read(
-        &mut self,
-        buf: &[u8],
-        limits: &Limits,
-        body: &mut Vec<u8>,
-    ) -> Result<Option<usize>, FrameError> {
+    /// Reads as far as the bytes go: the next piece to cut, once there is
+    /// chunk data to hand out (the framing before it waits for it), or
+    /// the end. A piece is never over `--max-frame`.
+    pub(super) fn read(&mut self, buf: &[u8], limits: &Limits) -> Result<Option<Step>, FrameError> {
         loop {
             match self.phase {
                 Phase::Size => {
@@ -65,27 +76,49 @@ impl Chunks {
                         return Ok(None);
                     };
                     let size = chunk_size(&buf[line.clone()], line.start)?;
-                    let start = self.line;
-                    self.phase = match start.checked_add(size) {
-                        _ if size == 0 => Phase::Trailers { start, fields: 0 },
-                        Some(end) if end.saturating_add(2) <= limits.max_frame => {
-                            Phase::Data { start, end }
-                        }
-                        _ => return Err(too_large(limits)),
+                    self.phase = match size {
+                        0 => Phase::Trailers {
+                            start: self.line,
+                            fields: 0,
+                        },
+                        left => Phase::Data { left },
                     };
                 }
-                Phase::Data { start, end } => {
-                    let Some(after) = buf.get(end..end + 2) else {
+                Phase::Data { left } => {
+                    let framing = self.line;
+                    let have = buf.len() - framing;
+                    if have == 0 {
+                        return Ok(None);
+                    }
+                    // The framing counts towards the limit; if it fills it
+                    // (a tiny --max-frame), it goes out alone.
+                    let room = limits.max_frame.saturating_sub(framing);
+                    let take = have
+                        .min(room)
+                        .min(usize::try_from(left).unwrap_or(usize::MAX));
+                    let left = left - take as u64;
+                    self.phase = if left == 0 {
+                        Phase::DataEnd
+                    } else {
+                        Phase::Data { left }
+                    };
+                    (self.line, self.scanned) = (0, 0);
+                    return Ok(Some(Step::Data {
+                        wire: framing + take,
+                        data: framing..framing + take,
+                    }));
+                }
+                Phase::DataEnd => {
+                    let Some(after) = buf.get(self.line..self.line + 2) else {
                         return Ok(None);
                     };
                     if after != b"\r\n" {
                         return Err(bad(
-                            end,
+                            self.line,
                             "RFC 9112 §7.1: a chunk's data is followed by CR LF; these bytes run past the size the chunk announced",
                         ));
                     }
-                    body.extend_from_slice(&buf[start..end]);
-                    self.line = end + 2;
+                    self.line += 2;
                     self.scanned = self.line;
                     self.phase = Phase::Size;
                 }
@@ -104,7 +137,10 @@ impl Chunks {
                         return Ok(None);
                     };
                     if line.is_empty() {
-                        return Ok(Some(self.line));
+                        return Ok(Some(Step::Last {
+                            wire: self.line,
+                            trailers: fields,
+                        }));
                     }
                     check_trailer(&buf[line.clone()], line.start)?;
                     if fields + 1 > limits.max_headers {
@@ -146,17 +182,6 @@ fn bad(at: usize, detail: &str) -> FrameError {
     FrameError::malformed("http", at, detail).answer_with(400)
 }
 
-fn too_large(limits: &Limits) -> FrameError {
-    FrameError::too_large(
-        "http",
-        format!(
-            "a chunk takes the message over the --max-frame limit of {} bytes",
-            limits.max_frame
-        ),
-    )
-    .answer_with(413)
-}
-
 fn trailers_too_large(what: &str, limit: usize) -> FrameError {
     FrameError::too_large(
         "http",
@@ -168,7 +193,7 @@ fn trailers_too_large(what: &str, limit: usize) -> FrameError {
 /// `chunk-size [chunk-ext]`: hexadecimal digits only, however many leading
 /// zeros, with no room to overflow (RFC 9112 §7.1 asks recipients to
 /// "anticipate potentially large hexadecimal numerals").
-fn chunk_size(line: &[u8], at: usize) -> Result<usize, FrameError> {
+fn chunk_size(line: &[u8], at: usize) -> Result<u64, FrameError> {
     let digits = line.iter().take_while(|b| b.is_ascii_hexdigit()).count();
     if digits == 0 {
         return Err(bad(
@@ -176,14 +201,14 @@ fn chunk_size(line: &[u8], at: usize) -> Result<usize, FrameError> {
             "RFC 9112 §7.1: a chunk begins with its size in hexadecimal digits (no sign, no 0x, no space before it)",
         ));
     }
-    let size = line[..digits].iter().try_fold(0usize, |n, &d| {
+    let size = line[..digits].iter().try_fold(0u64, |n, &d| {
         let digit = (d as char).to_digit(16)?;
-        n.checked_mul(16)?.checked_add(digit as usize)
+        n.checked_mul(16)?.checked_add(u64::from(digit))
     });
     let Some(size) = size else {
         return Err(FrameError::too_large(
             "http",
-            "a chunk size too big for any memory (RFC 9112 §7.1: sizes are checked for overflow)",
+            "a chunk size over 2^64 bytes, too big for any body (RFC 9112 §7.1: sizes are checked for overflow)",
         )
         .answer_with(413));
     };
@@ -290,11 +315,21 @@ fn check_trailer(line: &[u8], at: usize) -> Result<(), FrameError> {
 mod tests {
     use super::*;
 
+    /// Reads a whole chunked body as the frame reader would: each piece is
+    /// cut off the front before reading on. The bytes cut and the data.
     fn read_all(body: &[u8], limits: &Limits) -> Result<Option<(usize, Vec<u8>)>, FrameError> {
-        let mut c = Chunks::new(0);
-        let mut out = Vec::new();
-        c.read(body, limits, &mut out)
-            .map(|end| end.map(|e| (e, out)))
+        let mut c = Chunks::new();
+        let (mut at, mut out) = (0, Vec::new());
+        loop {
+            match c.read(&body[at..], limits)? {
+                Some(Step::Data { wire, data }) => {
+                    out.extend_from_slice(&body[at..][data]);
+                    at += wire;
+                }
+                Some(Step::Last { wire, .. }) => return Ok(Some((at + wire, out))),
+                None => return Ok(None),
+            }
+        }
     }
 
     #[test]
@@ -324,10 +359,45 @@ mod tests {
     }
 
     #[test]
-    fn huge_sizes_cannot_overflow() {
+    fn huge_sizes_cannot_overflow_and_large_ones_stream() {
         let e = read_all(b"ffffffffffffffffffff\r\n", &Limits::default()).expect_err("too big");
         assert_eq!(e.kind, crate::framing::ErrorKind::TooLarge);
-        let e = read_all(b"fffffffffffffff0\r\n", &Limits::default()).expect_err("too big");
-        assert!(e.detail.contains("--max-frame"), "{}", e.detail);
+        // Sixteen exabytes fit in 64 bits: the data streams as it comes.
+        let mut c = Chunks::new();
+        let step = c.read(b"fffffffffffffff0\r\nabc", &Limits::default());
+        assert_eq!(
+            step.expect("a size"),
+            Some(Step::Data {
+                wire: 21,
+                data: 18..21
+            })
+        );
+    }
+
+    #[test]
+    fn a_piece_never_exceeds_the_frame_limit() {
+        let limits = Limits {
+            max_frame: 4,
+            ..Limits::default()
+        };
+        let wire = b"a\r\n0123456789\r\n0\r\n\r\n";
+        let mut c = Chunks::new();
+        let mut at = 0;
+        let mut data = Vec::new();
+        loop {
+            match c.read(&wire[at..], &limits).expect("valid") {
+                Some(Step::Data { wire: n, data: d }) => {
+                    assert!(n <= 4, "a {n}-byte piece");
+                    data.extend_from_slice(&wire[at..][d]);
+                    at += n;
+                }
+                Some(Step::Last { wire: n, .. }) => {
+                    assert_eq!(at + n, wire.len());
+                    break;
+                }
+                None => panic!("stuck at {at}"),
+            }
+        }
+        assert_eq!(data, b"0123456789");
     }
 }

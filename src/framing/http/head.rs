@@ -148,8 +148,8 @@ fn parse(role: Role, head: &[u8], first: usize, limits: &Limits) -> Result<Messa
         head: head.to_vec(),
         start,
         headers,
-        body: Vec::new(),
-        chunked: false,
+        // Known once RFC 9112 §6.3 has been applied to the head.
+        length: super::Length::Fixed(0),
     })
 }
 

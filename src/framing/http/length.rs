@@ -10,13 +10,16 @@
 
 use super::message::{Message, Start};
 use super::{is_tchar, trim_ows};
-use crate::framing::{FrameError, Limits};
+use crate::framing::FrameError;
 
-/// Where a body ends.
+/// Where a body ends, as its head says. No length is too large to read:
+/// the body streams through in pieces, so `--max-frame` bounds heads, not
+/// bodies; what a consumer does with a large one (write it to disk,
+/// refuse it with 413) is its own policy.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Length {
+pub enum Length {
     /// After exactly this many bytes (0: no body).
-    Fixed(usize),
+    Fixed(u64),
     /// At the zero-sized chunk (RFC 9112 §7.1).
     Chunked,
     /// When the server closes the connection (responses only).
@@ -31,14 +34,8 @@ pub(super) enum Asked {
     Other,
 }
 
-/// RFC 9112 §6.3 for `head`, whose head is `end` bytes long. `asked` is
-/// the request a response answers.
-pub(super) fn body_length(
-    head: &Message,
-    asked: Asked,
-    end: usize,
-    limits: &Limits,
-) -> Result<Length, FrameError> {
+/// RFC 9112 §6.3 for `head`. `asked` is the request a response answers.
+pub(super) fn body_length(head: &Message, asked: Asked) -> Result<Length, FrameError> {
     if let Start::Response { code, .. } = head.start() {
         // Rule 1: the answer to HEAD, and 1xx, 204 and 304, end at the head.
         if asked == Asked::Head || code < 200 || code == 204 || code == 304 {
@@ -67,20 +64,7 @@ pub(super) fn body_length(
         return transfer_coding(head, at);
     }
     match cl {
-        Some((_, at)) => {
-            let len = content_length(head, at)?;
-            if end.saturating_add(len) > limits.max_frame {
-                return Err(FrameError::too_large(
-                    "http",
-                    format!(
-                        "Content-Length announces {len} bytes; with the {end}-byte head that is over the --max-frame limit of {} bytes",
-                        limits.max_frame
-                    ),
-                )
-                .answer_with(413));
-            }
-            Ok(Length::Fixed(len))
-        }
+        Some((_, at)) => content_length(head, at).map(Length::Fixed),
         // Rules 6 and 7: a request without either has no body; a response
         // runs until the server closes.
         None if head.is_response() => Ok(Length::UntilClose),
@@ -172,8 +156,8 @@ fn coding_name(item: &[u8]) -> Option<&[u8]> {
 
 /// Rule 5: `Content-Length = 1*DIGIT`. A list of one value repeated
 /// (`5, 5`, or the field twice) is that value; anything else is refused.
-fn content_length(head: &Message, at: usize) -> Result<usize, FrameError> {
-    let mut length: Option<usize> = None;
+fn content_length(head: &Message, at: usize) -> Result<u64, FrameError> {
+    let mut length: Option<u64> = None;
     for (name, value, at) in head.fields() {
         if !name.eq_ignore_ascii_case("content-length") {
             continue;
@@ -181,12 +165,18 @@ fn content_length(head: &Message, at: usize) -> Result<usize, FrameError> {
         let mut items = 0;
         for item in list_items(value) {
             items += 1;
-            let n = decimal(item).ok_or_else(|| {
-                bad(
+            let n = match decimal(item) {
+                Some(Some(n)) => n,
+                Some(None) => return Err(FrameError::too_large(
+                    "http",
+                    "Content-Length is a number too big for any body (over 2^64 bytes): it cannot be read exactly, so it is refused",
+                )
+                .answer_with(413)),
+                None => return Err(bad(
                     at,
                     "RFC 9112 §6.3 rule 5: Content-Length must be digits only (no sign, no spaces inside)",
-                )
-            })?;
+                )),
+            };
             if length.is_some_and(|l| l != n) {
                 return Err(bad(
                     at,
@@ -202,14 +192,15 @@ fn content_length(head: &Message, at: usize) -> Result<usize, FrameError> {
     length.ok_or_else(|| bad(at, "RFC 9112 §6.3 rule 5: Content-Length is empty"))
 }
 
-/// Digits only; a value too big for memory saturates (and is then over
-/// any limit).
-fn decimal(s: &[u8]) -> Option<usize> {
+/// Digits only (`None` otherwise); `Some(None)` for a number too big for
+/// 64 bits, which no stream can deliver and no two programs would read
+/// alike.
+fn decimal(s: &[u8]) -> Option<Option<u64>> {
     if s.is_empty() || !s.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    Some(s.iter().fold(0usize, |n, &d| {
-        n.saturating_mul(10).saturating_add(usize::from(d - b'0'))
+    Some(s.iter().try_fold(0u64, |n, &d| {
+        n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
     }))
 }
 
@@ -231,13 +222,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn decimal_is_digits_only_and_saturates() {
-        assert_eq!(decimal(b"42"), Some(42));
+    fn decimal_is_digits_only_and_never_wraps() {
+        assert_eq!(decimal(b"42"), Some(Some(42)));
         assert_eq!(decimal(b"+5"), None);
         assert_eq!(decimal(b"-1"), None);
         assert_eq!(decimal(b"0x10"), None);
         assert_eq!(decimal(b""), None);
-        assert_eq!(decimal(&[b'9'; 40]), Some(usize::MAX));
+        assert_eq!(decimal(b"18446744073709551615"), Some(Some(u64::MAX)));
+        assert_eq!(decimal(b"18446744073709551616"), Some(None));
+        assert_eq!(decimal(&[b'9'; 40]), Some(None));
     }
 
     #[test]

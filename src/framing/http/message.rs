@@ -1,23 +1,24 @@
-//! An HTTP message as socklab keeps it: the head as it arrived, once, with
-//! the start line's parts and the header fields as spans into it, plus the
-//! decoded body; and the two builders socklab sends (a request completed from
-//! `GET /path`, a response with its length).
+//! An HTTP message's head as socklab keeps it: the bytes as they arrived,
+//! once, with the start line's parts and the header fields as spans into
+//! them, and how its body is delimited (the body itself streams past in
+//! pieces, see [`Part`](super::Part)); and the builders socklab sends (a
+//! request completed from `GET /path`, a response with its length).
 
+use super::Length;
 use crate::framing::summary::clipped;
 
 pub(super) type Span = std::ops::Range<usize>;
 
-/// A parsed request or response. The head is kept as it arrived, once, and
-/// the start line's parts and the header fields are spans into it: parsing
-/// a message allocates three times, not once per header.
+/// A parsed request or response head. The head is kept as it arrived,
+/// once, and the start line's parts and the header fields are spans into
+/// it: parsing a message allocates three times, not once per header.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Message {
     pub(super) head: Vec<u8>,
     pub(super) start: StartSpans,
     pub(super) headers: Vec<(Span, Span)>,
-    /// The body, with chunked transfer coding removed.
-    pub body: Vec<u8>,
-    pub chunked: bool,
+    /// Where the body ends (RFC 9112 §6.3), known once the head is read.
+    pub(super) length: Length,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -76,6 +77,27 @@ impl Message {
                 code: *code,
                 reason: self.text(reason),
             },
+        }
+    }
+
+    /// How the body that follows the head is delimited.
+    pub fn body_length(&self) -> Length {
+        self.length
+    }
+
+    /// The status code of a response.
+    pub fn status(&self) -> Option<u16> {
+        match self.start {
+            StartSpans::Response { code, .. } => Some(code),
+            StartSpans::Request { .. } => None,
+        }
+    }
+
+    /// The method of a request.
+    pub fn method(&self) -> Option<&str> {
+        match &self.start {
+            StartSpans::Request { method, .. } => Some(self.text(method)),
+            StartSpans::Response { .. } => None,
         }
     }
 
@@ -138,10 +160,11 @@ impl Message {
     }
 
     pub fn summary(&self) -> String {
-        let body = match (self.body.len(), self.chunked) {
-            (0, _) => "no body".to_string(),
-            (n, true) => format!("{n}-byte body in chunks"),
-            (n, false) => format!("{n}-byte body"),
+        let body = match self.length {
+            Length::Fixed(0) => "no body".to_string(),
+            Length::Fixed(n) => format!("{n}-byte body"),
+            Length::Chunked => "body in chunks".to_string(),
+            Length::UntilClose => "body until the connection closes".to_string(),
         };
         // Bounded: a start line may be as long as --max-header-bytes.
         let kind = self
@@ -169,18 +192,80 @@ impl Message {
 /// `POST /path BODY` (sent as a form), completed with the headers a server
 /// expects.
 pub fn request(method: &str, target: &str, host: &str, body: &[u8], content_type: &str) -> Vec<u8> {
-    let mut head = format!(
-        "{method} {target} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: socklab/{}\r\nAccept: */*\r\n",
-        env!("CARGO_PKG_VERSION")
-    );
+    request_with(method, target, host, body, content_type, &[])
+}
+
+/// [`request`], with header fields of the user's (`-H`): one named like a
+/// field socklab adds (Host, User-Agent, Accept, Content-Type) takes its
+/// place, as curl's `-H` does; the others follow.
+pub fn request_with(
+    method: &str,
+    target: &str,
+    host: &str,
+    body: &[u8],
+    content_type: &str,
+    extra: &[Field],
+) -> Vec<u8> {
+    let length = body.len().to_string();
+    let mut fields: Vec<(&str, &str)> = vec![
+        ("Host", host),
+        ("User-Agent", concat!("socklab/", env!("CARGO_PKG_VERSION"))),
+        ("Accept", "*/*"),
+    ];
     if !body.is_empty() || matches!(method, "POST" | "PUT" | "PATCH") {
-        head.push_str(&format!(
-            "Content-Type: {content_type}\r\nContent-Length: {}\r\n",
-            body.len()
-        ));
+        fields.push(("Content-Type", content_type));
+        fields.push(("Content-Length", &length));
+    }
+    for f in extra {
+        match fields
+            .iter_mut()
+            .find(|(n, _)| n.eq_ignore_ascii_case(&f.name))
+        {
+            Some(slot) => *slot = (&f.name, &f.value),
+            None => fields.push((&f.name, &f.value)),
+        }
+    }
+    let mut head = format!("{method} {target} HTTP/1.1\r\n");
+    for (name, value) in fields {
+        head.push_str(&format!("{name}: {value}\r\n"));
     }
     head.push_str("\r\n");
     [head.as_bytes(), body].concat()
+}
+
+/// A header field given on the command line (`-H 'Name: value'`): a token
+/// for a name, and a value without control characters, so that it cannot
+/// end the head or smuggle a second field in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Field {
+    pub name: String,
+    pub value: String,
+}
+
+impl std::str::FromStr for Field {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Field, String> {
+        let (name, value) = s
+            .split_once(':')
+            .ok_or_else(|| format!("{s:?} is not a header field: write it as 'Name: value'"))?;
+        if name.is_empty() || !name.bytes().all(super::is_tchar) {
+            return Err(format!(
+                "{name:?} is not a header name: letters, digits and !#$%&'*+-.^_`|~ only, right before the colon"
+            ));
+        }
+        let value = value.trim_matches([' ', '\t']);
+        if value.chars().any(|c| c.is_control() && c != '\t') {
+            return Err(
+                "a header value cannot hold control characters (CR and LF would end the field)"
+                    .into(),
+            );
+        }
+        Ok(Field {
+            name: name.to_string(),
+            value: value.to_string(),
+        })
+    }
 }
 
 /// A complete response with a body and its length.

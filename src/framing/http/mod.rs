@@ -12,11 +12,16 @@
 //! - [`length`]: RFC 9112 §6.3, which says where the body ends, and refuses
 //!   the shapes used for request smuggling;
 //! - [`chunked`]: the chunked coding, to the letter of RFC 9112 §7.1;
-//! - [`message`]: what a frame holds, and the messages socklab builds.
+//! - [`message`]: the head as kept, and the messages socklab builds;
+//! - [`part`]: what a frame holds. A message comes out as its head, its
+//!   body in pieces as the bytes arrive, then its end, so a body of any size
+//!   streams through in memory bounded by one read: `--max-frame` bounds
+//!   heads and chunk-size lines, never bodies.
 //!
 //! Every part remembers how far it has read, so a message trickling in byte
-//! by byte costs linear time, and the frames and errors are the same
-//! however the bytes were cut into reads.
+//! by byte costs linear time. Heads, ends and errors are the same however
+//! the bytes were cut into reads; body pieces follow the reads, and their
+//! data joined is the same.
 
 use std::collections::VecDeque;
 
@@ -24,24 +29,29 @@ mod chunked;
 mod head;
 mod length;
 mod message;
+mod part;
 
-pub use message::{Message, Start, request, response, response_head};
+pub use length::Length;
+pub use message::{Field, Message, Start, request, request_with, response, response_head};
+pub use part::{End, Part, Sample};
 
 use super::{Codec, Content, FrameError, Limits, Role};
-use chunked::Chunks;
+use chunked::{Chunks, Step};
 use head::HeadScan;
-use length::{Asked, Length, body_length};
+use length::{Asked, body_length};
 use message::Span;
 
+/// Where the reader is in the current message. Every offset counts from
+/// the first byte not yet cut into a frame.
 enum State {
     /// Reading the head, up to its empty line.
     Head(HeadScan),
-    /// Head parsed; the body follows it and the message ends at `end`.
-    Body { head: Message, end: usize },
-    /// Head parsed; chunks are being read.
-    Chunked { head: Message, chunks: Chunks },
+    /// A body delimited by Content-Length: `left` bytes still to come.
+    Fixed { left: u64 },
+    /// A chunked body.
+    Chunked(Chunks),
     /// A response with no length: the body runs until the connection closes.
-    UntilClose { head: Message, body_start: usize },
+    UntilClose,
 }
 
 pub struct Http {
@@ -51,6 +61,10 @@ pub struct Http {
     asked: VecDeque<Asked>,
     /// A request asked `Expect: 100-continue` and waits for its answer.
     expects_continue: bool,
+    /// Body bytes of the current message so far, and the length its head
+    /// announced (for naming an unfinished body).
+    body: u64,
+    announced: u64,
 }
 
 impl Http {
@@ -60,12 +74,14 @@ impl Http {
             state: State::Head(HeadScan::default()),
             asked: VecDeque::new(),
             expects_continue: false,
+            body: 0,
+            announced: 0,
         }
     }
 }
 
 /// A token character (RFC 9110 §5.6.2): what names and methods are made of.
-fn is_tchar(b: u8) -> bool {
+pub fn is_tchar(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
@@ -101,53 +117,22 @@ impl Codec for Http {
         buf: &[u8],
         limits: &Limits,
     ) -> Result<Option<(Content, usize)>, FrameError> {
-        // The state is taken out and put back while the message is
-        // unfinished; an error leaves a fresh head scan behind.
-        loop {
-            self.state = match self.next_message() {
-                State::Head(mut scan) => match scan.scan(self.role, buf, limits)? {
-                    Some((head, end)) => self.body_state(head, end, buf.len(), limits)?,
-                    None => {
-                        self.state = State::Head(scan);
-                        return Ok(None);
-                    }
-                },
-                State::Body { mut head, end } if end <= buf.len() => {
-                    head.body = buf[head_len(&head)..end].to_vec();
-                    return Ok(Some((Content::Http(head), end)));
-                }
-                State::Chunked {
-                    mut head,
-                    mut chunks,
-                } => match chunks.read(buf, limits, &mut head.body)? {
-                    Some(end) => return Ok(Some((Content::Http(head), end))),
-                    None => {
-                        self.state = State::Chunked { head, chunks };
-                        return Ok(None);
-                    }
-                },
-                waiting @ (State::Body { .. } | State::UntilClose { .. }) => {
-                    self.state = waiting;
-                    return Ok(None);
-                }
-            };
+        let result = self.next_part(buf, limits);
+        if result.is_err() {
+            // Nothing after a bad message can be trusted: a fresh head
+            // scan is left behind.
+            self.state = State::Head(HeadScan::default());
         }
+        result.map(|part| part.map(|(part, n)| (Content::Http(part), n)))
     }
 
     fn decode_eof(
         &mut self,
         buf: &[u8],
-        _: &Limits,
+        limits: &Limits,
     ) -> Result<Option<(Content, usize)>, FrameError> {
-        match self.next_message() {
-            State::UntilClose {
-                mut head,
-                body_start,
-            } => {
-                head.body = buf.get(body_start..).unwrap_or_default().to_vec();
-                Ok(Some((Content::Http(head), buf.len())))
-            }
-            State::Head(_) if buf.is_empty() => Ok(None),
+        let part = match &self.state {
+            State::Head(_) if buf.is_empty() => return Ok(None),
             State::Head(_) => Err(FrameError::closed_mid_frame(
                 "http",
                 buf.len(),
@@ -156,46 +141,94 @@ impl Codec for Http {
                     buf.len()
                 ),
             )),
-            State::Body { head, end } => {
-                let start = head_len(&head);
-                Err(FrameError::closed_mid_frame(
-                    "http",
-                    buf.len(),
-                    format!(
-                        "the stream ended after {} of the {} body bytes that Content-Length announced",
-                        buf.len().saturating_sub(start),
-                        end - start
-                    ),
-                ))
+            // The close is this body's end.
+            State::UntilClose if buf.is_empty() => Ok(self.end(0, 0)),
+            State::UntilClose | State::Fixed { left: 0 } => {
+                return self.decode(buf, limits);
             }
-            State::Chunked { .. } => Err(FrameError::closed_mid_frame(
+            State::Fixed { .. } => Err(FrameError::closed_mid_frame(
                 "http",
                 buf.len(),
-                "the stream ended before the last (zero-sized) chunk and the empty line after it",
+                format!(
+                    "the stream ended after {} of the {} body bytes that Content-Length announced",
+                    self.body, self.announced
+                ),
             )),
-        }
+            State::Chunked(_) => Err(FrameError::closed_mid_frame(
+                "http",
+                buf.len(),
+                format!(
+                    "the stream ended after {} bytes of chunk data, before the last (zero-sized) chunk and the empty line after it",
+                    self.body
+                ),
+            )),
+        };
+        self.state = State::Head(HeadScan::default());
+        part.map(|(part, n)| Some((Content::Http(part), n)))
     }
-}
-
-/// The length of a parsed head, which is where its body starts.
-fn head_len(m: &Message) -> usize {
-    m.head.len()
 }
 
 impl Http {
-    /// Ends the current message: the state it was in, and a fresh head scan.
-    fn next_message(&mut self) -> State {
-        std::mem::replace(&mut self.state, State::Head(HeadScan::default()))
+    /// The next head, body piece or end in `buf`, if there is one yet.
+    fn next_part(
+        &mut self,
+        buf: &[u8],
+        limits: &Limits,
+    ) -> Result<Option<(Part, usize)>, FrameError> {
+        let max = limits.max_frame as u64;
+        Ok(Some(match &mut self.state {
+            State::Head(scan) => {
+                let Some((mut head, end)) = scan.scan(self.role, buf, limits)? else {
+                    return Ok(None);
+                };
+                head.length = self.body_state(&head, end, buf.len())?;
+                (Part::Head(head), end)
+            }
+            State::Fixed { left: 0 } => self.end(0, 0),
+            State::Fixed { left } => {
+                let take = (buf.len() as u64).min(*left).min(max) as usize;
+                if take == 0 {
+                    return Ok(None);
+                }
+                *left -= take as u64;
+                self.body += take as u64;
+                (Part::Body(0..take), take)
+            }
+            State::UntilClose => {
+                let take = buf.len().min(limits.max_frame);
+                if take == 0 {
+                    return Ok(None);
+                }
+                self.body += take as u64;
+                (Part::Body(0..take), take)
+            }
+            State::Chunked(chunks) => match chunks.read(buf, limits)? {
+                None => return Ok(None),
+                Some(Step::Data { wire, data }) => {
+                    self.body += data.len() as u64;
+                    (Part::Body(data), wire)
+                }
+                Some(Step::Last { wire, trailers }) => self.end(wire, trailers),
+            },
+        }))
     }
 
-    /// The head is in: how its body is delimited (RFC 9112 §6.3).
+    /// The message is complete: its end, `wire` bytes long, and a fresh
+    /// head scan for the next one.
+    fn end(&mut self, wire: usize, trailers: usize) -> (Part, usize) {
+        self.state = State::Head(HeadScan::default());
+        let body = std::mem::take(&mut self.body);
+        (Part::End(End { body, trailers }), wire)
+    }
+
+    /// The head is in: how its body is delimited (RFC 9112 §6.3). `have`
+    /// bytes have arrived, the head's `end` of them.
     fn body_state(
         &mut self,
-        head: Message,
+        head: &Message,
         end: usize,
         have: usize,
-        limits: &Limits,
-    ) -> Result<State, FrameError> {
+    ) -> Result<Length, FrameError> {
         let asked = match head.start() {
             // An interim (1xx) answer comes before the final one to the
             // same request, which is still to come.
@@ -204,34 +237,28 @@ impl Http {
             }
             _ => Asked::Other,
         };
-        let length = body_length(&head, asked, end, limits)?;
+        let length = body_length(head, asked)?;
         let expect = head
             .header("expect")
             .is_some_and(|v| v.eq_ignore_ascii_case(b"100-continue"));
         // Answered only if the body is really still to come.
+        let arrived = (have - end) as u64;
         self.expects_continue = expect
             && match length {
-                Length::Fixed(len) => have < end + len,
+                Length::Fixed(len) => arrived < len,
                 Length::Chunked => true,
                 Length::UntilClose => false,
             };
-        Ok(match length {
-            Length::Fixed(len) => State::Body {
-                head,
-                end: end + len,
-            },
-            Length::Chunked => State::Chunked {
-                head: Message {
-                    chunked: true,
-                    ..head
-                },
-                chunks: Chunks::new(end),
-            },
-            Length::UntilClose => State::UntilClose {
-                head,
-                body_start: end,
-            },
-        })
+        (self.body, self.announced) = (0, 0);
+        self.state = match length {
+            Length::Fixed(len) => {
+                self.announced = len;
+                State::Fixed { left: len }
+            }
+            Length::Chunked => State::Chunked(Chunks::new()),
+            Length::UntilClose => State::UntilClose,
+        };
+        Ok(length)
     }
 }
 

@@ -12,14 +12,51 @@ fn client() -> FrameReader {
     FrameReader::new(Box::new(Http::new(Role::Client)), Limits::default())
 }
 
-fn messages(frames: &[crate::framing::Frame]) -> Vec<Message> {
-    frames
-        .iter()
-        .map(|f| match &f.content {
-            Content::Http(m) => m.clone(),
+/// A message put back together from its frames: head, body pieces, end.
+#[derive(Debug)]
+struct Whole {
+    head: Message,
+    body: Vec<u8>,
+    chunked: bool,
+    end: End,
+}
+
+impl std::ops::Deref for Whole {
+    type Target = Message;
+    fn deref(&self) -> &Message {
+        &self.head
+    }
+}
+
+/// The messages in `frames`, which must follow head, pieces, end.
+fn messages(frames: &[crate::framing::Frame]) -> Vec<Whole> {
+    let mut done = Vec::new();
+    let mut open: Option<(Message, Vec<u8>)> = None;
+    for f in frames {
+        match &f.content {
+            Content::Http(Part::Head(m)) => {
+                assert!(open.is_none(), "a head inside a message");
+                open = Some((m.clone(), Vec::new()));
+            }
+            Content::Http(part @ Part::Body(_)) => {
+                let (_, body) = open.as_mut().expect("a body piece outside a message");
+                body.extend_from_slice(part.body(&f.wire).expect("data"));
+            }
+            Content::Http(Part::End(end)) => {
+                let (head, body) = open.take().expect("an end outside a message");
+                assert_eq!(end.body, body.len() as u64, "the end counts the body");
+                done.push(Whole {
+                    chunked: head.body_length() == Length::Chunked,
+                    head,
+                    body,
+                    end: *end,
+                });
+            }
             other => panic!("{other:?}"),
-        })
-        .collect()
+        }
+    }
+    assert!(open.is_none(), "an unfinished message");
+    done
 }
 
 const FORM: &[u8] = b"POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 33\r\n\r\nusername=zhangsan&password=123456";
@@ -75,15 +112,18 @@ fn bare_lf_heads_parse_the_same_at_every_split() {
 #[test]
 fn expect_continue_is_signalled_once_while_the_body_is_pending() {
     let mut r = server();
+    let next = |r: &mut FrameReader| r.next_frame().expect("ok").map(|f| f.content);
     r.push(b"POST /up HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n");
-    assert!(r.next_frame().expect("ok").is_none());
+    assert!(matches!(next(&mut r), Some(Content::Http(Part::Head(_)))));
+    assert_eq!(next(&mut r), None, "the body has not come");
     assert!(r.codec_mut().wants_continue());
     assert!(!r.codec_mut().wants_continue(), "once");
     r.push(b"abc");
-    assert!(r.next_frame().expect("ok").is_some());
+    assert_eq!(next(&mut r), Some(Content::Http(Part::Body(0..3))));
+    assert!(matches!(next(&mut r), Some(Content::Http(Part::End(_)))));
     // With the body already there, no interim answer is needed.
     r.push(b"POST /up HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\nx");
-    assert!(r.next_frame().expect("ok").is_some());
+    assert!(next(&mut r).is_some());
     assert!(!r.codec_mut().wants_continue());
 }
 
@@ -93,6 +133,7 @@ fn chunked_bodies_are_joined() {
     let ms = messages(&assert_any_split_same(client, wire));
     assert_eq!(ms[0].body, b"hello world");
     assert!(ms[0].chunked);
+    assert_eq!(ms[0].end.trailers, 1);
 }
 
 #[test]
@@ -104,14 +145,14 @@ fn a_response_without_length_runs_to_the_close() {
 
 #[test]
 fn head_and_204_responses_have_no_body() {
+    let wire = b"HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n";
     let mut r = client();
     r.codec_mut().sent_request("HEAD");
-    r.push(b"HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n");
-    assert_eq!(
-        messages(&[r.next_frame().expect("ok").expect("frame")])[0].body,
-        b""
-    );
-    assert!(r.next_frame().expect("ok").is_some());
+    let (frames, err) = decode_chunked(r, wire, 5);
+    assert!(err.is_none(), "{err:?}");
+    let ms = messages(&frames);
+    assert_eq!(ms.len(), 2);
+    assert_eq!((&ms[0].body[..], &ms[1].body[..]), (&b""[..], &b""[..]));
 }
 
 #[test]
@@ -147,12 +188,47 @@ fn limits_name_their_flags() {
     assert!(err.expect("too many").detail.contains("--max-headers"));
     let (_, err) = decode_chunked(server(), &vec![b'a'; 20_000], 1000);
     assert!(err.expect("too big").detail.contains("--max-header-bytes"));
-    let (_, err) = decode_chunked(
-        server(),
-        b"POST / HTTP/1.1\r\nContent-Length: 99999999999\r\n\r\n",
-        100,
+    let limits = Limits {
+        max_frame: 40,
+        ..Limits::default()
+    };
+    let r = FrameReader::new(Box::new(Http::new(Role::Server)), limits);
+    let wire = format!(
+        "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1;x={}\r\na\r\n0\r\n\r\n",
+        "y".repeat(50)
     );
-    assert!(err.expect("too big").detail.contains("--max-frame"));
+    let (_, err) = decode_chunked(r, wire.as_bytes(), 7);
+    let err = err.expect("a chunk-size line over the limit");
+    assert!(err.detail.contains("--max-frame"), "{}", err.detail);
+}
+
+#[test]
+fn a_body_over_the_frame_limit_streams_through_in_pieces_under_it() {
+    let limits = Limits {
+        max_frame: 64,
+        ..Limits::default()
+    };
+    let body = vec![b'x'; 1000];
+    let mut wire = b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n".to_vec();
+    wire.extend_from_slice(&body);
+    for chunk in [1, 100, wire.len()] {
+        let r = FrameReader::new(Box::new(Http::new(Role::Client)), limits);
+        let (frames, err) = decode_chunked(r, &wire, chunk);
+        assert!(err.is_none(), "{err:?}");
+        assert!(frames.iter().all(|f| f.wire.len() <= 64));
+        assert_eq!(messages(&frames)[0].body, body, "{chunk}-byte reads");
+    }
+    // A 100 GB announcement is a head like any other: the body would stream.
+    let mut r = server();
+    r.push(b"POST / HTTP/1.1\r\nContent-Length: 99999999999\r\n\r\nabc");
+    let head = r.next_frame().expect("a head").expect("frame");
+    assert!(
+        head.summary().contains("99999999999-byte body"),
+        "{}",
+        head.summary()
+    );
+    let piece = r.next_frame().expect("a piece").expect("frame");
+    assert_eq!(piece.output(), b"abc");
 }
 
 #[test]
@@ -253,10 +329,15 @@ fn oversized_heads_answer_431_and_bodies_413() {
 fn an_interim_answer_does_not_use_up_the_head_request() {
     let mut r = client();
     r.codec_mut().sent_request("HEAD");
-    r.push(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n");
-    assert!(r.next_frame().expect("100").is_some());
-    let ok = messages(&[r.next_frame().expect("ok").expect("200")]);
-    assert_eq!(ok[0].body, b"", "the answer to HEAD has no body");
+    let (frames, err) = decode_chunked(
+        r,
+        b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n",
+        3,
+    );
+    assert!(err.is_none(), "{err:?}");
+    let ms = messages(&frames);
+    assert_eq!(ms[0].status(), Some(100));
+    assert_eq!(ms[1].body, b"", "the answer to HEAD has no body");
 }
 
 #[test]

@@ -75,6 +75,15 @@ impl Xml {
     }
 }
 
+/// Bytes where a document should begin that cannot begin one.
+fn not_xml(at: usize) -> FrameError {
+    FrameError::malformed(
+        "xml",
+        at,
+        "this is not XML: a stanza begins with `<`, and these bytes begin with plain text (is the peer speaking another protocol? --proto lines shows text line by line)",
+    )
+}
+
 /// Maps rxml's complaint to words a learner can act on.
 fn explain(e: &rxml::Error, frame: &[u8], at: usize) -> String {
     let text = e.to_string();
@@ -130,6 +139,12 @@ impl Codec for Xml {
                 let rest = &rest[ws..];
                 if rest.is_empty() {
                     return Ok(None);
+                }
+                // A document begins with `<` (or a byte order mark): text
+                // here is not XML at all, and waiting for a `<` that may
+                // never come would only end in "unfinished".
+                if !self.in_stream && !self.started && !matches!(rest[0], b'<' | 0xef) {
+                    return Err(not_xml(self.fed));
                 }
                 // XMPP restarts the stream after SASL succeeds (RFC 6120
                 // §6.4.6): a new stream header, often with its XML

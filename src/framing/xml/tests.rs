@@ -272,3 +272,18 @@ fn a_stream_put_to_sleep_between_stanzas_reads_on_exactly_the_same() {
     };
     assert_eq!(&*ping.namespace, "urn:x");
 }
+
+#[test]
+fn plain_text_is_named_as_not_xml_at_once() {
+    for input in [&b"hello\n"[..], b"  \n hello <a/>"] {
+        let (frames, err) = decode_chunked(reader(), input, 1);
+        assert!(frames.is_empty());
+        let err = err.expect("not XML");
+        assert_eq!(err.kind, crate::framing::ErrorKind::Malformed);
+        assert!(err.detail.starts_with("this is not XML"), "{}", err.detail);
+    }
+    // Between bare stanzas, too.
+    let (frames, err) = decode_chunked(reader(), b"<a/>hi", 1);
+    assert_eq!(frames.len(), 1);
+    assert!(err.expect("not XML").detail.starts_with("this is not XML"));
+}

@@ -1,19 +1,25 @@
 //! Frames cut from what arrives on a connection or in a datagram: every read
 //! goes into a [`FrameReader`], each frame is narrated, recognised as a message
-//! when it is one, written to stdout, and (for an HTTP server) answered.
+//! when it is one, and written to stdout. HTTP messages come as a head, body
+//! pieces and an end ([`incoming`](super::incoming)): an HTTP server answers
+//! each request once its body is in, an HTTP client sends its next request
+//! once an answer is complete ([`Exchange`]).
 
 use std::io;
 
-use crate::framing::http;
-use crate::framing::message::Assembler;
-use crate::framing::{Content, Frame, FrameError, FrameReader, Proto, codec};
+use crate::framing::message::{Assembler, Message};
+use crate::framing::{Content, Frame, FrameError, FrameReader, Proto, codec, http, telnet};
 use crate::net::output::Output;
 use crate::trace::{Data, Event, Side, Tracer};
 
+use super::answer::reason;
+use super::exchange::{Exchange, Piece};
 use super::head::HeadClock;
+use super::incoming::Incoming;
 use super::{Framing, emit_frame_error};
 
-/// Something to send back (an HTTP response), and whether to close after it.
+/// Something to send back (an HTTP response, or a request whose turn has
+/// come), and whether to close after it.
 pub struct Reply {
     pub bytes: Vec<u8>,
     pub close: bool,
@@ -28,22 +34,28 @@ pub enum InboundError {
     Output(io::Error),
 }
 
+pub(super) type At = (Side, Option<u64>);
+
 pub struct Inbound {
-    reader: FrameReader,
-    framing: Framing,
-    assembler: Assembler,
-    frames: u64,
+    pub(super) reader: FrameReader,
+    pub(super) framing: Framing,
+    pub(super) assembler: Assembler,
+    pub(super) frames: u64,
     /// Bad frames seen (skipped or fatal).
     pub errors: u64,
     /// An HTTP server's: since when a request head has been arriving.
     head: HeadClock,
-    /// Wire bytes of the frames cut from the read being fed.
-    framed: u64,
     /// An HTTP server answered a request that asked to close: what comes
     /// after it is not read (RFC 9112 §9.6).
-    closing: bool,
+    pub(super) closing: bool,
     /// Whether bytes after that request have been narrated as ignored.
     ignored: bool,
+    /// HTTP: the message between its head and its end.
+    pub(super) incoming: Option<Incoming>,
+    /// An HTTP client's requests and their answers.
+    pub(super) exchange: Exchange,
+    /// `socklab frame`: every HTTP body piece is a frame in the narration.
+    pub(super) every_piece: bool,
 }
 
 impl Inbound {
@@ -53,15 +65,24 @@ impl Inbound {
                 codec(framing.proto, framing.json, framing.role),
                 framing.limits,
             ),
+            exchange: Exchange::new(framing.client.pipeline),
             framing,
             assembler: Assembler::default(),
             frames: 0,
             errors: 0,
             head: HeadClock::default(),
-            framed: 0,
             closing: false,
             ignored: false,
+            incoming: None,
+            every_piece: false,
         }
+    }
+
+    /// Narrates every HTTP body piece as a frame of its own (`socklab
+    /// frame`, which shows how the codec cuts), not a summary now and then.
+    pub fn narrating_every_piece(mut self) -> Inbound {
+        self.every_piece = true;
+        self
     }
 
     /// When the HTTP request head now arriving began (an HTTP server only).
@@ -69,19 +90,20 @@ impl Inbound {
         self.head.since()
     }
 
-    /// Whether bytes of an unfinished frame are buffered.
+    /// Whether a frame, or an HTTP message's body, is unfinished.
     pub fn mid_frame(&self) -> bool {
-        self.reader.buffered() > 0
+        self.reader.buffered() > 0 || self.incoming.is_some()
     }
 
     /// Lets go of the read buffer when it holds nothing, so that a quiet
     /// connection costs little; its capacity is what the largest burst
     /// needed. Only for codecs that keep no state between frames (XML keeps
-    /// its open stream, an HTTP client the requests it awaits answers to).
+    /// its open stream, an HTTP client the requests it awaits answers to,
+    /// an HTTP server a body still arriving).
     pub fn release_if_empty(&mut self) {
         let stateless = match self.framing.proto {
-            Proto::Raw | Proto::Lines | Proto::Json => true,
-            Proto::Http => self.framing.answers_requests(),
+            Proto::Raw | Proto::Lines | Proto::Json | Proto::Telnet => true,
+            Proto::Http => self.framing.answers_requests() && self.incoming.is_none(),
             Proto::Xml => false,
         };
         if stateless && self.reader.buffered() == 0 {
@@ -94,7 +116,7 @@ impl Inbound {
     pub fn feed(
         &mut self,
         t: &mut Tracer,
-        at: (Side, Option<u64>),
+        at: At,
         data: &[u8],
         out: &mut Output,
         replies: &mut Vec<Reply>,
@@ -125,7 +147,9 @@ impl Inbound {
             }
         }
         if self.framing.answers_requests() {
-            self.head.observe(data, std::mem::take(&mut self.framed));
+            // A head is on its way when bytes wait and no message is open.
+            self.head
+                .observe(self.incoming.is_none() && self.reader.buffered() > 0);
         }
         if self.framing.answers_requests() && self.reader.codec_mut().wants_continue() {
             let text = "the client asked before sending its body (Expect: 100-continue): answering HTTP/1.1 100 Continue";
@@ -150,7 +174,7 @@ impl Inbound {
 
     /// Narrates, once, that bytes after a request that asked to close are
     /// not read.
-    fn ignore(&mut self, t: &mut Tracer, at: (Side, Option<u64>), n: usize) {
+    fn ignore(&mut self, t: &mut Tracer, at: At, n: usize) {
         if n > 0 && !std::mem::replace(&mut self.ignored, true) {
             let text = "bytes came after a request that asked to close the connection: they are not read as requests, and the connection closes after the answer (RFC 9112 §9.6)";
             t.emit(at.0, at.1, Event::Note { text });
@@ -161,23 +185,27 @@ impl Inbound {
     pub fn finish(
         &mut self,
         t: &mut Tracer,
-        at: (Side, Option<u64>),
+        at: At,
         out: &mut Output,
         replies: &mut Vec<Reply>,
     ) -> Result<(), InboundError> {
         if self.closing {
             return Ok(());
         }
-        loop {
+        let result = loop {
             match self.reader.finish() {
                 Ok(Some(frame)) => self.deliver(t, at, &frame, out, replies)?,
-                Ok(None) => return Ok(()),
+                Ok(None) => break Ok(()),
                 Err(e) => {
                     self.fail(t, at, &e, replies);
-                    return Err(InboundError::Frame(e));
+                    break Err(InboundError::Frame(e));
                 }
             }
+        };
+        if self.http_client() {
+            self.exchange.peer_closed(t, at);
         }
+        result
     }
 
     /// One datagram is one frame: decoded on its own, start to end.
@@ -192,6 +220,7 @@ impl Inbound {
             codec(self.framing.proto, self.framing.json, self.framing.role),
             self.framing.limits,
         );
+        self.incoming = None;
         let mut ignored = Vec::new();
         // A last line or JSON object ends where the datagram ends: the
         // codecs deliver it at the end of input, so nothing is added.
@@ -213,75 +242,132 @@ impl Inbound {
         }
     }
 
-    pub fn sent_request(&mut self, method: &str) {
-        self.reader.codec_mut().sent_request(method);
+    /// Typed HTTP requests: the bytes that may go now (the others wait for
+    /// answers), each request made known to the codec as it goes.
+    pub fn send(&mut self, t: &mut Tracer, at: At, requests: Vec<Piece>) -> Vec<Vec<u8>> {
+        let ready = self.exchange.submit(t, at, requests);
+        self.sending(ready)
+    }
+
+    pub(super) fn sending(&mut self, pieces: Vec<Piece>) -> Vec<Vec<u8>> {
+        pieces
+            .into_iter()
+            .map(|piece| {
+                if let Piece::Request { method, .. } = &piece {
+                    self.reader.codec_mut().sent_request(method);
+                }
+                piece.into_bytes()
+            })
+            .collect()
+    }
+
+    /// Typed bytes waiting for their turn to be sent.
+    pub fn held(&self) -> usize {
+        self.exchange.held()
+    }
+
+    /// Our input ended: `Some(fin)` to finish our half now, `None` while
+    /// answers are due (then [`Inbound::take_finish`] says when).
+    pub fn input_ended(&mut self, t: &mut Tracer, at: At, fin: bool) -> Option<bool> {
+        if !self.http_client() {
+            return Some(fin);
+        }
+        self.exchange.input_ended(t, at, fin)
+    }
+
+    /// Whether this reads the answers to HTTP requests that we send.
+    pub(super) fn http_client(&self) -> bool {
+        self.framing.proto == Proto::Http && self.framing.role == crate::framing::Role::Client
+    }
+
+    /// Whether our half is to finish now, and with a FIN or not.
+    pub fn take_finish(&mut self) -> Option<bool> {
+        self.exchange.take_finish()
+    }
+
+    /// Every answer is in and `--no-shutdown` was given: the connection is
+    /// done without waiting for the server to close it.
+    pub fn closes_without_fin(&self) -> bool {
+        self.exchange.closes_without_fin()
     }
 
     fn deliver(
         &mut self,
         t: &mut Tracer,
-        (side, conn): (Side, Option<u64>),
+        at: At,
         frame: &Frame,
         out: &mut Output,
         replies: &mut Vec<Reply>,
     ) -> Result<(), InboundError> {
-        self.frames += 1;
-        self.framed += frame.wire.len() as u64;
-        let text = frame.summary();
-        let proto = self.reader.proto();
-        let ev = Event::Frame {
-            proto,
-            number: self.frames,
-            n: frame.wire.len(),
-            text: (&text).into(),
-            data: Data(&frame.wire),
-        };
-        t.emit(side, conn, ev);
-        let message = self.assembler.push(frame);
-        if let Some(m) = &message {
-            t.emit(
-                side,
-                conn,
-                Event::Message {
-                    from: (&m.from).into(),
-                    to: (&m.to).into(),
-                    body: (&m.body).into(),
-                },
-            );
+        if let Content::Http(part) = &frame.content {
+            return self.http(t, at, frame, part, out, replies);
         }
+        if let Content::Telnet(item) = &frame.content
+            && let Some(answer) = telnet::answer::answer(item)
+        {
+            // A command is not data: it is named, answered, and kept off
+            // stdout.
+            telnet_command(t, at, item, &answer);
+            if let Some((bytes, _)) = answer.reply {
+                // A client's opening negotiation is a dozen commands in one
+                // read: their answers go out together, in one write.
+                match replies.last_mut() {
+                    Some(last) if !last.close => last.bytes.extend_from_slice(&bytes),
+                    _ => replies.push(Reply {
+                        bytes,
+                        close: false,
+                    }),
+                }
+            }
+            return Ok(());
+        }
+        self.narrate(t, at, frame);
+        let message = self.recognise(t, at, frame);
         // On a terminal a message reads as a chat line; a script gets the data.
         let shown = match &message {
             Some(m) if out.is_terminal() => format!("{}\n", m.line()).into_bytes(),
             _ => frame.output(),
         };
         // On a terminal a frame ends its line (in a pipe, the bytes as cut).
-        out.write_whole(&shown).map_err(InboundError::Output)?;
-        if let Content::Http(response) = &frame.content
-            && response.is_response()
-            && response.wants_close()
-        {
-            let text = "the server will close the connection after this response (HTTP/1.0, or Connection: close): requests sent after it get no answer";
-            t.emit(side, conn, Event::Note { text });
-        }
-        if self.framing.answers_requests()
-            && let Content::Http(request) = &frame.content
-        {
-            let reply = answer(request);
-            self.closing = reply.close;
-            replies.push(reply);
-        }
-        Ok(())
+        out.write_whole(&shown).map_err(InboundError::Output)
+    }
+
+    /// Gives the frame to the message view; narrates the message it
+    /// completes, if any.
+    pub(super) fn recognise(
+        &mut self,
+        t: &mut Tracer,
+        (side, conn): At,
+        frame: &Frame,
+    ) -> Option<Message> {
+        let message = self.assembler.push(frame)?;
+        let ev = Event::Message {
+            from: (&message.from).into(),
+            to: (&message.to).into(),
+            body: (&message.body).into(),
+        };
+        t.emit(side, conn, ev);
+        Some(message)
+    }
+
+    /// The frame event: its number, size, summary and bytes.
+    pub(super) fn narrate(&mut self, t: &mut Tracer, (side, conn): At, frame: &Frame) {
+        self.frames += 1;
+        let text = frame.summary();
+        let ev = Event::Frame {
+            proto: self.reader.proto(),
+            number: self.frames,
+            n: frame.wire.len(),
+            text: (&text).into(),
+            data: Data(&frame.wire),
+        };
+        t.emit(side, conn, ev);
     }
 
     /// Narrates a frame error; an HTTP server also answers with an error status.
-    fn fail(
-        &mut self,
-        t: &mut Tracer,
-        (side, conn): (Side, Option<u64>),
-        e: &FrameError,
-        replies: &mut Vec<Reply>,
-    ) {
+    fn fail(&mut self, t: &mut Tracer, (side, conn): At, e: &FrameError, replies: &mut Vec<Reply>) {
         self.errors += 1;
+        self.incoming = None;
         emit_frame_error(t, side, conn, e);
         if self.framing.answers_requests()
             && e.kind != crate::framing::ErrorKind::PeerClosedMidFrame
@@ -305,108 +391,40 @@ impl Inbound {
     }
 }
 
-/// The reason phrases of the statuses socklab answers with (RFC 9110 §15).
-fn reason(code: u16) -> &'static str {
-    match code {
-        200 => "OK",
-        413 => "Content Too Large",
-        431 => "Request Header Fields Too Large",
-        501 => "Not Implemented",
-        _ => "Bad Request",
-    }
-}
-
-/// What `socklab listen --proto http` answers: a plain-text account of the
-/// request it received, form fields decoded (the curriculum's login form).
-fn answer(request: &http::Message) -> Reply {
-    let mut body = format!("socklab received: {}\n", request.start_line());
-    body.push_str(&format!("headers: {}\n", request.header_count()));
-    let kind = request
-        .header("content-type")
-        .map(|v| String::from_utf8_lossy(v).into_owned());
-    body.push_str(&format!(
-        "body: {} bytes{}\n",
-        request.body.len(),
-        kind.as_ref().map(|k| format!(" ({k})")).unwrap_or_default()
-    ));
-    if kind
-        .as_deref()
-        .is_some_and(|k| k.starts_with("application/x-www-form-urlencoded"))
-    {
-        for (name, value) in form_fields(&request.body) {
-            body.push_str(&format!("form: {name} = {value}\n"));
-        }
-    }
-    let close = request.wants_close();
-    let code = if request.is_response() { 400 } else { 200 };
-    let kind = "text/plain; charset=utf-8";
-    // RFC 9110 §9.3.2: the answer to HEAD is the head a GET would get,
-    // Content-Length included, and nothing after it.
-    let head_only =
-        matches!(request.start(), http::Start::Request { method, .. } if method == "HEAD");
-    let bytes = if head_only {
-        http::response_head(code, reason(code), kind, body.len(), close)
-    } else {
-        http::response(code, reason(code), kind, body.as_bytes(), close)
+/// Narrates a telnet command: its name, what it asks, what we answered.
+fn telnet_command(
+    t: &mut Tracer,
+    (side, conn): (Side, Option<u64>),
+    item: &telnet::Item,
+    answer: &telnet::answer::Answer,
+) {
+    use telnet::{Item, names};
+    let (command, option) = match *item {
+        Item::Negotiate { verb, option } => (names::verb(verb), Some(option)),
+        Item::Sub { option, .. } => ("SB", Some(option)),
+        Item::Command(code) => (names::command(code).0, None),
+        Item::Data { .. } => return,
     };
-    Reply { bytes, close }
-}
-
-/// Decodes `a=1&b=x+y%21` into pairs.
-pub fn form_fields(body: &[u8]) -> Vec<(String, String)> {
-    let decode = |s: &[u8]| {
-        let mut out = Vec::with_capacity(s.len());
-        let mut i = 0;
-        while i < s.len() {
-            match s[i] {
-                b'+' => out.push(b' '),
-                b'%' if i + 2 < s.len() => {
-                    match std::str::from_utf8(&s[i + 1..i + 3])
-                        .ok()
-                        .and_then(|h| u8::from_str_radix(h, 16).ok())
-                    {
-                        Some(b) => {
-                            out.push(b);
-                            i += 2;
-                        }
-                        None => out.push(b'%'),
-                    }
-                }
-                b => out.push(b),
-            }
-            i += 1;
-        }
-        String::from_utf8_lossy(&out).into_owned()
+    let (name, rfc) = match option {
+        Some(code) => (names::option(code).name, names::option(code).rfc),
+        None => ("", "RFC 854"),
     };
-    body.split(|&b| b == b'&')
-        .filter(|p| !p.is_empty())
-        .map(|pair| {
-            let mut kv = pair.splitn(2, |&b| b == b'=');
-            (
-                decode(kv.next().unwrap_or_default()),
-                decode(kv.next().unwrap_or_default()),
-            )
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn form_bodies_decode() {
-        assert_eq!(
-            form_fields(b"username=zhangsan&password=123456"),
-            [
-                ("username".into(), "zhangsan".into()),
-                ("password".into(), "123456".into())
-            ]
-        );
-        assert_eq!(
-            form_fields(b"a=x+y%21&b"),
-            [("a".into(), "x y!".into()), ("b".into(), String::new())]
-        );
-        assert_eq!(form_fields(b"bad=%zz%"), [("bad".into(), "%zz%".into())]);
-    }
+    let params = match item {
+        Item::Sub { option, params, .. } => Some(telnet::answer::params(*option, params)),
+        _ => None,
+    };
+    t.emit(
+        side,
+        conn,
+        Event::Telnet {
+            command,
+            option,
+            name,
+            rfc,
+            meaning: &answer.meaning,
+            params: params.as_deref().map(Into::into),
+            answer: answer.reply.as_ref().map(|(_, name)| name.as_str()),
+            why: &answer.why,
+        },
+    );
 }

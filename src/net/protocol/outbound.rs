@@ -1,26 +1,46 @@
-//! What is typed, as a protocol's wire bytes: JSON objects re-framed, request
-//! lines completed into HTTP requests, lines turned into messages with
-//! `--from`/`--to`; raw, lines and xml pass through.
+//! What is typed, as a protocol's wire bytes: JSON objects framed as typed,
+//! HTTP requests typed in short or in full ([`typed`](super::typed)), lines
+//! turned into messages with `--from`/`--to`; raw, lines and xml pass
+//! through.
 
-use crate::framing::http;
+use crate::framing::Proto;
+use crate::framing::json::{self, Object};
 use crate::framing::message::Message;
-use crate::framing::{Proto, json};
 use crate::trace::{Event, Side, Tracer};
 
 use super::Framing;
+use super::exchange::Piece;
+use super::typed::{Settings, Typed, Typing};
 
 /// What to send for what was typed.
 #[derive(Default)]
 pub struct Encoded {
+    /// Bytes to send as they are.
     pub bytes: Vec<u8>,
-    /// HTTP methods of the requests built (the reader must know about HEAD).
-    pub methods: Vec<String>,
+    /// HTTP requests, in order: they go out one answer at a time (see
+    /// [`Exchange`](super::exchange::Exchange)).
+    pub requests: Vec<Piece>,
+}
+
+impl Encoded {
+    /// Everything, in order, as it would go on the wire.
+    pub fn into_bytes(self) -> Vec<u8> {
+        let mut bytes = self.bytes;
+        for piece in self.requests {
+            bytes.extend(piece.into_bytes());
+        }
+        bytes
+    }
 }
 
 pub struct Outbound {
     framing: Framing,
     partial: Vec<u8>,
     lines: u64,
+    /// telnet: the last byte typed was CR (a CR LF split across chunks).
+    last_cr: bool,
+    /// An HTTP request being typed.
+    typing: Typing,
 }
 
 impl Outbound {
@@ -29,6 +49,8 @@ impl Outbound {
             framing,
             partial: Vec::new(),
             lines: 0,
+            last_cr: false,
+            typing: Typing::default(),
         }
     }
 
@@ -37,21 +59,40 @@ impl Outbound {
         self.framing.sender.is_some() || matches!(self.framing.proto, Proto::Json | Proto::Http)
     }
 
-    /// A chunk of input: complete lines are encoded, the rest waits.
+    /// A chunk of input: complete lines are encoded, the rest waits; the
+    /// body after a typed HTTP head goes as it is typed.
     pub fn encode(&mut self, t: &mut Tracer, side: Side, chunk: &[u8]) -> Encoded {
+        if self.framing.proto == Proto::Telnet && self.framing.sender.is_none() {
+            // The NVT's rules: a data byte 255 is doubled, a line ends CR LF.
+            return Encoded {
+                bytes: crate::framing::telnet::escape(chunk, &mut self.last_cr),
+                ..Encoded::default()
+            };
+        }
         if !self.by_line() {
             return Encoded {
                 bytes: chunk.to_vec(),
-                methods: Vec::new(),
+                ..Encoded::default()
             };
         }
         let mut encoded = Encoded::default();
-        for piece in chunk.split_inclusive(|&b| b == b'\n') {
-            self.partial.extend_from_slice(piece);
-            if piece.ends_with(b"\n") {
-                let line = std::mem::take(&mut self.partial);
-                self.encode_line(t, side, &line, &mut encoded);
+        let mut rest = chunk;
+        while !rest.is_empty() {
+            if let Some(left) = self.typing.body_left() {
+                let n = rest.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+                encoded.requests.push(Piece::More(rest[..n].to_vec()));
+                self.typing.body_typed(n as u64);
+                rest = &rest[n..];
+                continue;
             }
+            let Some(nl) = rest.iter().position(|&b| b == b'\n') else {
+                self.partial.extend_from_slice(rest);
+                break;
+            };
+            self.partial.extend_from_slice(&rest[..=nl]);
+            rest = &rest[nl + 1..];
+            let line = std::mem::take(&mut self.partial);
+            self.encode_line(t, side, &line, &mut encoded);
         }
         encoded
     }
@@ -63,6 +104,9 @@ impl Outbound {
             let line = std::mem::take(&mut self.partial);
             self.encode_line(t, side, &line, &mut encoded);
         }
+        if let Some(what) = self.typing.unfinished() {
+            self.error(t, side, what);
+        }
         encoded
     }
 
@@ -70,105 +114,87 @@ impl Outbound {
         self.lines += 1;
         let text = String::from_utf8_lossy(line.strip_suffix(b"\n").unwrap_or(line));
         let text = text.strip_suffix('\r').unwrap_or(&text);
+        let f = &self.framing;
+        if f.proto == Proto::Http && f.sender.is_none() {
+            let settings = Settings {
+                host: &f.host,
+                headers: &f.client.headers,
+                max_head: f.limits.max_header_bytes,
+            };
+            match self.typing.line(text, &settings) {
+                Typed::Piece(piece) => out.requests.push(piece),
+                Typed::Held | Typed::Nothing => {}
+                Typed::Refused(why) => self.refuse(t, side, why),
+            }
+            return;
+        }
         if text.trim().is_empty() {
             return;
         }
-        let f = &self.framing;
         if let Some((from, to)) = &f.sender {
             let m = Message {
                 from: from.clone(),
                 to: to.clone(),
                 body: text.to_string(),
             };
-            if f.proto == Proto::Http {
-                out.methods.push("POST".into());
+            let bytes = m.encode(f.proto, f.json, &f.host);
+            match f.proto {
+                Proto::Http => out.requests.push(Piece::Request {
+                    method: "POST".into(),
+                    bytes,
+                }),
+                _ => out.bytes.extend(bytes),
             }
-            out.bytes.extend(m.encode(f.proto, f.json, &f.host));
             return;
         }
-        let result = match f.proto {
-            Proto::Json => match serde_json::from_str::<serde_json::Value>(text) {
-                Ok(v) if v.is_object() => Ok(json::encode(&v, f.json)),
-                Ok(_) => {
-                    Err("it is JSON but not an object: each message must be {...}".to_string())
+        match f.proto {
+            Proto::Json => match Object::parse(text.trim_ascii().as_bytes(), 0) {
+                Ok(o) if o.is_object() => {
+                    if o.duplicate_count > 0 {
+                        let text = format!(
+                            "line {} sent as typed, but it repeats a key: {}",
+                            self.lines,
+                            o.duplicates.join(", ")
+                        );
+                        t.emit(side, None, Event::Note { text: &text });
+                    }
+                    out.bytes
+                        .extend(json::frame_text(text.trim_ascii().as_bytes(), f.json));
                 }
-                Err(e) => Err(format!("it is not JSON ({e})")),
+                Ok(_) => self.refuse(
+                    t,
+                    side,
+                    "it is JSON but not an object: each message must be {...}".into(),
+                ),
+                Err(e) => self.refuse(t, side, format!("it is not JSON ({e})")),
             },
-            Proto::Http => http_request(text, &f.host).map(|(method, bytes)| {
-                out.methods.push(method);
-                bytes
-            }),
-            _ => Ok(line.to_vec()),
-        };
-        match result {
-            Ok(bytes) => out.bytes.extend(bytes),
-            Err(why) => {
-                let message = format!("line {} was not sent: {why}", self.lines);
-                let next = match f.proto {
-                    Proto::Json => {
-                        r#"type one JSON object per line, e.g. {"from":"Vincent","to":"Eli","body":"hi"}, or use --from and --to"#
-                    }
-                    _ => {
-                        "type a request line: `GET /path`, or `POST /login username=zhangsan&password=123456`"
-                    }
-                };
-                let ev = Event::Error {
-                    kind: "bad_input",
-                    message: (&message).into(),
-                    why: "",
-                    next,
-                    errno: None,
-                    pointer: None,
-                };
-                t.emit(side, None, ev);
-            }
+            _ => out.bytes.extend_from_slice(line),
         }
     }
-}
 
-/// `GET /x` or `POST /login a=1&b=2` (or with a JSON body) → a request.
-fn http_request(line: &str, host: &str) -> Result<(String, Vec<u8>), String> {
-    let mut parts = line.splitn(3, ' ');
-    let method = parts.next().unwrap_or_default();
-    let target = parts.next().unwrap_or("/");
-    let body = parts.next().unwrap_or("").as_bytes();
-    if method.is_empty() || !method.bytes().all(|b| b.is_ascii_uppercase()) {
-        return Err(format!(
-            "{method:?} is not an HTTP method (GET, POST, HEAD...)"
-        ));
+    /// Narrates a typed line that was not sent.
+    fn refuse(&self, t: &mut Tracer, side: Side, why: String) {
+        self.error(t, side, format!("line {} was not sent: {why}", self.lines));
     }
-    if !(target.starts_with('/') || target == "*" || target.starts_with("http://")) {
-        return Err(format!(
-            "{target:?} is not a request target: it starts with /"
-        ));
-    }
-    let kind = if serde_json::from_slice::<serde_json::Value>(body).is_ok() {
-        "application/json"
-    } else {
-        "application/x-www-form-urlencoded"
-    };
-    Ok((
-        method.to_string(),
-        http::request(method, target, host, body, kind),
-    ))
-}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn request_lines_become_requests() {
-        let (m, bytes) =
-            http_request("POST /login username=zhangsan&password=123456", "h:1").expect("valid");
-        assert_eq!(m, "POST");
-        let text = String::from_utf8(bytes).expect("text");
-        assert!(
-            text.starts_with("POST /login HTTP/1.1\r\nHost: h:1\r\n"),
-            "{text}"
-        );
-        assert!(text.contains("Content-Length: 33\r\n") && text.contains("x-www-form-urlencoded"));
-        assert!(http_request("get /", "h").is_err());
-        assert!(http_request("GET x", "h").is_err());
+    /// Narrates what was wrong with the input.
+    fn error(&self, t: &mut Tracer, side: Side, message: String) {
+        let next = match self.framing.proto {
+            Proto::Json => {
+                r#"type one JSON object per line, e.g. {"from":"Vincent","to":"Eli","body":"hi"}, or use --from and --to"#
+            }
+            _ => {
+                "type a request line: `GET /path`, or `POST /login username=zhangsan&password=123456`; or a whole head: `GET /path HTTP/1.1`, header lines, an empty line"
+            }
+        };
+        let ev = Event::Error {
+            kind: "bad_input",
+            message: (&message).into(),
+            why: "",
+            next,
+            errno: None,
+            pointer: None,
+        };
+        t.emit(side, None, ev);
     }
 }

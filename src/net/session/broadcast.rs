@@ -43,12 +43,19 @@ impl Session<'_> {
             if self.stdin_blocked {
                 return Ok(());
             }
+            // -i: no more input is taken while paced lines wait.
+            if !self.paced.is_empty() {
+                self.release_paced()?;
+                if !self.paced.is_empty() {
+                    return Ok(());
+                }
+            }
             if !self.stdin.as_mut().is_some_and(|s| s.has_next()) {
                 return Ok(());
             }
             // Nobody to send to yet (listen waits for its first client), or
             // no room: leave the input where it is.
-            let emptiest = self.open().map(Conn::queued).min();
+            let emptiest = self.open().map(backlog).min();
             if emptiest.is_none_or(|q| q >= HIGH_WATER) {
                 if emptiest.is_none() {
                     self.note_held_input();
@@ -58,29 +65,30 @@ impl Session<'_> {
             }
             match self.stdin.as_mut().and_then(|s| s.try_next()) {
                 None => return Ok(()),
-                Some(Input::Data(mut data)) => {
-                    if self.policy.crlf {
-                        data = lf_to_crlf(&data, &mut self.last_was_cr);
-                    }
-                    if let Some(out) = self.outbound.as_mut() {
-                        let encoded = out.encode(self.tracer, self.side, &data);
-                        self.send_encoded(encoded);
-                    } else {
-                        let chunk = Rc::new(data);
-                        for conn in self.conns.values_mut() {
-                            conn.queue(chunk.clone());
-                        }
-                    }
+                Some(Input::Data(data)) if self.policy.interval.is_some() => {
+                    self.pace(data);
+                    self.release_paced()?;
+                    continue;
                 }
+                Some(Input::Data(data)) => self.queue_input(data),
                 Some(Input::End) => {
                     self.input_ended = true;
                     self.tracer.emit(self.side, None, Event::InputEnd);
+                    self.arm_quit();
                     if let Some(out) = self.outbound.as_mut() {
                         let encoded = out.finish(self.tracer, self.side);
                         self.send_encoded(encoded);
                     }
                     for conn in self.conns.values_mut() {
-                        conn.finish_sending(self.policy.fin_on_eof);
+                        let fin = self.policy.fin_on_eof;
+                        // An HTTP client's FIN waits for the answers due.
+                        let now = match conn.inbound.as_mut() {
+                            Some(i) => i.input_ended(self.tracer, (conn.side, Some(conn.id)), fin),
+                            None => Some(fin),
+                        };
+                        if let Some(fin) = now {
+                            conn.finish_sending(fin);
+                        }
                     }
                 }
                 Some(Input::Failed(e)) => {
@@ -108,20 +116,43 @@ impl Session<'_> {
         }
     }
 
+    /// Queues a chunk of input on every connection: with `-C` its line
+    /// ends as CR LF, with `--proto` as the protocol's wire bytes.
+    pub(super) fn queue_input(&mut self, mut data: Vec<u8>) {
+        if self.policy.crlf {
+            data = lf_to_crlf(&data, &mut self.last_was_cr);
+        }
+        if let Some(out) = self.outbound.as_mut() {
+            let encoded = out.encode(self.tracer, self.side, &data);
+            self.send_encoded(encoded);
+        } else {
+            let chunk = Rc::new(data);
+            for conn in self.conns.values_mut() {
+                conn.queue(chunk.clone());
+            }
+        }
+    }
+
     /// The connections that still take stdin.
     fn open(&self) -> impl Iterator<Item = &Conn> {
         self.conns.values().filter(|c| c.sending == Sending::Open)
     }
 
-    /// Queues protocol-encoded input on every connection, telling each
-    /// connection's reader which requests went out.
+    /// Queues protocol-encoded input on every connection; HTTP requests go
+    /// through the connection's reader, which sends each in its turn.
     fn send_encoded(&mut self, encoded: Encoded) {
         let chunk = Rc::new(encoded.bytes);
+        let mut requests = Some(encoded.requests).filter(|r| !r.is_empty());
         for conn in self.conns.values_mut() {
-            if let Some(inbound) = conn.inbound.as_mut() {
-                encoded.methods.iter().for_each(|m| inbound.sent_request(m));
-            }
             conn.queue(chunk.clone());
+            // Typed requests exist only with --proto http, on connect's
+            // one connection.
+            if let (Some(inbound), Some(requests)) = (conn.inbound.as_mut(), requests.take()) {
+                let at = (conn.side, Some(conn.id));
+                for bytes in inbound.send(self.tracer, at, requests) {
+                    conn.queue(Rc::new(bytes));
+                }
+            }
         }
     }
 
@@ -160,4 +191,11 @@ impl Session<'_> {
             self.close(token);
         }
     }
+}
+
+/// What a connection has still to send: its queue, and typed HTTP requests
+/// waiting for their turn. Stdin is taken only while it is under
+/// [`HIGH_WATER`], so neither grows without bound.
+pub(super) fn backlog(c: &Conn) -> usize {
+    c.queued() + c.inbound.as_ref().map_or(0, |i| i.held())
 }

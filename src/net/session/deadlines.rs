@@ -1,6 +1,7 @@
-//! Deadlines: a connection silent too long (`--idle-timeout`), an HTTP
-//! request head too slow (`--head-timeout`), a peer that does not close after
-//! an error (the lingering close).
+//! Deadlines: a connection silent too long (`--idle-timeout`, or `-w` as nc
+//! means it), an HTTP request head too slow (`--head-timeout`), a peer that
+//! does not close after an error (the lingering close), and the whole
+//! session's end some time after stdin ended (`--quit-after`, nc's `-q`).
 //!
 //! poll() sleeps until the soonest deadline. Finding it by looking at every
 //! connection on every turn of the loop would make each event cost O(n) with
@@ -24,7 +25,7 @@ use mio::Token;
 use super::{Policy, Session};
 use crate::framing::http;
 use crate::net::conn::{Conn, LINGER};
-use crate::net::error::NetError;
+use crate::net::error::{NetContext, NetError};
 use crate::net::protocol::Inbound;
 use crate::trace::Event;
 use crate::trace::explain::Action;
@@ -127,7 +128,7 @@ impl Session<'_> {
             .emit(self.side, id, Event::Timeout { what, millis });
         self.close(token);
         if !self.policy.keep_open {
-            return Err(crate::Silent(crate::EXIT_FAILURE).into());
+            return Err(crate::exit::Silent(crate::exit::EXIT_FAILURE).into());
         }
         Ok(())
     }
@@ -180,6 +181,14 @@ impl Session<'_> {
             return Ok(());
         };
         let millis = self.policy.idle_timeout.unwrap_or_default().as_millis() as u64;
+        if self.policy.idle_ends {
+            // nc -w: an idle connection is over, not failed (nc exits 0).
+            let what = "no data either way (-w): the conversation is over, closing as nc -w does (--idle-timeout makes it an error)";
+            self.tracer
+                .emit(self.side, Some(conn.id), Event::Timeout { what, millis });
+            self.close(token);
+            return Ok(());
+        }
         let between_requests = self.policy.http_server
             && conn.queued() == 0
             && !conn.inbound.as_deref().is_some_and(Inbound::mid_frame);
@@ -207,3 +216,56 @@ impl Session<'_> {
         Ok(())
     }
 }
+
+impl Session<'_> {
+    /// Stdin ended: with `--quit-after`, the session has that long left.
+    pub(super) fn arm_quit(&mut self) {
+        if let Some(after) = self.policy.quit_after {
+            self.quit_at = Instant::now().checked_add(after);
+        }
+    }
+
+    /// Whether `--quit-after` has run out. Data still queued for a peer
+    /// goes out first: the deadline moves on while any is left, so what
+    /// was read from stdin is never cut off.
+    pub(super) fn quit_due(&mut self) -> bool {
+        let Some(at) = self.quit_at else {
+            return false;
+        };
+        let now = Instant::now();
+        if at > now {
+            return false;
+        }
+        // A listener still waiting for its client: the time starts with it
+        // (see Session::add), as nc -l reads stdin only once connected.
+        if self.conns.is_empty() && self.listener.is_some() {
+            self.quit_at = None;
+            return false;
+        }
+        if self.conns.values().any(|c| c.queued() > 0) {
+            self.quit_at = now.checked_add(QUIT_RECHECK);
+            return false;
+        }
+        true
+    }
+
+    /// Closes every connection and ends the session (exit 0, as nc -q).
+    pub(super) fn quit(mut self) -> anyhow::Result<()> {
+        let millis = self.policy.quit_after.unwrap_or_default().as_millis() as u64;
+        let what = "stdin ended this long ago (--quit-after, nc's -q): closing without waiting for the peer";
+        self.tracer
+            .emit(self.side, None, Event::Timeout { what, millis });
+        let tokens: Vec<Token> = self.conns.keys().copied().collect();
+        for token in tokens {
+            self.close(token);
+        }
+        self.stdout
+            .finish()
+            .or_else(super::quiet_if_gone)
+            .net(Action::Stdout, "stdout")?;
+        Ok(())
+    }
+}
+
+/// How soon `--quit-after` looks again while data is still queued.
+const QUIT_RECHECK: std::time::Duration = std::time::Duration::from_millis(20);

@@ -28,13 +28,15 @@
 //! part of the broadcast: what is queued goes out, then FIN, then close, so a
 //! client that comes and goes does not keep its descriptor.
 //!
-//! Deadlines (idle, an HTTP head, a lingering close) are in [`deadlines`].
+//! Deadlines (idle, an HTTP head, a lingering close, `--quit-after`) are in
+//! [`deadlines`]; `-i` (one line of stdin per interval) is in [`pace`].
 
 mod accept;
 mod broadcast;
 mod deadlines;
+mod pace;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::io::{self, IsTerminal};
 use std::net::SocketAddr;
 use std::rc::Rc;
@@ -72,6 +74,13 @@ pub struct Policy {
     pub recv_only: bool,
     pub crlf: bool,
     pub idle_timeout: Option<Duration>,
+    /// The idle timeout came from `-w`: as in nc, it ends the conversation
+    /// (exit 0) rather than failing it.
+    pub idle_ends: bool,
+    /// `--quit-after`: after stdin ends, how long to wait for the peer.
+    pub quit_after: Option<Duration>,
+    /// `-i`: send stdin one line at a time, this far apart.
+    pub interval: Option<Duration>,
     /// `listen --proto http`: answer each request.
     pub http_server: bool,
     /// An HTTP server: how long a request head may take from its first byte.
@@ -88,7 +97,12 @@ impl Policy {
             send_only: args.send_only,
             recv_only: args.recv_only,
             crlf: args.crlf,
-            idle_timeout: args.idle_timeout,
+            // -w is nc's: a connect timeout and an idle one; --idle-timeout
+            // alone is the idle part, and an error.
+            idle_timeout: args.idle_timeout.or(args.timeout),
+            idle_ends: args.idle_timeout.is_none() && args.timeout.is_some(),
+            quit_after: args.quit_after,
+            interval: args.interval,
             ..Policy::default()
         }
     }
@@ -138,6 +152,11 @@ pub struct Session<'t> {
     framing: Option<Framing>,
     /// `--proto`: what is typed, as the protocol's wire bytes.
     outbound: Option<Outbound>,
+    /// `--quit-after`: when to close everything, once stdin has ended.
+    quit_at: Option<Instant>,
+    /// `-i`: lines of stdin not yet sent, and when the next may go.
+    paced: VecDeque<Vec<u8>>,
+    pace_next: Instant,
 }
 
 impl<'t> Session<'t> {
@@ -179,6 +198,9 @@ impl<'t> Session<'t> {
             buf: vec![0; READ_BUF],
             outbound: framing.as_ref().map(Framing::outbound),
             framing,
+            quit_at: None,
+            paced: VecDeque::new(),
+            pace_next: Instant::now(),
         })
     }
 
@@ -210,6 +232,9 @@ impl<'t> Session<'t> {
         let no_input = self.input_ended || (!self.policy.reads_stdin() && !self.policy.answers());
         if no_input {
             conn.finish_sending(self.policy.fin_on_eof && !self.policy.recv_only);
+        }
+        if self.input_ended && self.quit_at.is_none() {
+            self.arm_quit();
         }
         self.conns.insert(token, conn);
         // Its queue is empty: room for stdin that waited.
@@ -253,6 +278,7 @@ impl<'t> Session<'t> {
             } in ready
             {
                 match token {
+                    crate::interrupt::TOKEN => return Err(crate::interrupt::Interrupted.into()),
                     LISTENER => self.accept_all()?,
                     STDIN => self.pump_stdin()?,
                     token => {
@@ -274,13 +300,17 @@ impl<'t> Session<'t> {
             // Writes may have made room in the queues for more input.
             self.pump_stdin()?;
             self.expire()?;
+            if self.quit_due() {
+                return self.quit();
+            }
             self.retry_accept()?;
         }
     }
 
     /// When the loop must wake up even if no socket is ready.
     fn next_wake(&self) -> Option<Instant> {
-        [self.timers.soonest(), self.accept_retry]
+        let pace = (!self.paced.is_empty()).then_some(self.pace_next);
+        [self.timers.soonest(), self.accept_retry, self.quit_at, pace]
             .into_iter()
             .flatten()
             .min()
@@ -313,7 +343,15 @@ impl<'t> Session<'t> {
         }
         if result.is_ok() && readable && !conn.paused {
             match self.read(token) {
-                Ok(()) => {}
+                Ok(()) => {
+                    // Reading may have released typed requests (an HTTP
+                    // answer came): room for more input.
+                    if self.conns.get(&token).is_some_and(|c| {
+                        c.sending == conn::Sending::Open && broadcast::backlog(c) < HIGH_WATER
+                    }) {
+                        self.stdin_blocked = false;
+                    }
+                }
                 Err(ReadFailure::Net(e)) => result = Err(e),
                 Err(ReadFailure::Deliver(e)) if reader_gone(&e) => {
                     self.tracer.emit(
@@ -338,7 +376,7 @@ impl<'t> Session<'t> {
             self.close(token);
             if failed && !self.policy.keep_open {
                 // The error has been narrated where it happened.
-                return Err(crate::Silent(crate::EXIT_FAILURE).into());
+                return Err(crate::exit::Silent(crate::exit::EXIT_FAILURE).into());
             }
             return Ok(Flow::Go);
         }
@@ -424,6 +462,11 @@ impl<'t> Session<'t> {
         if self.policy.send_only {
             return c.sending_done();
         }
+        // An HTTP client with --no-shutdown: every answer is in, so the
+        // connection is done without waiting for the server to close it.
+        if c.sending_done() && c.inbound.as_ref().is_some_and(|i| i.closes_without_fin()) {
+            return true;
+        }
         c.peer_closed
             && (c.sending_done()
                 || self.policy.recv_only
@@ -475,11 +518,16 @@ fn frames(
     };
     let mut replies = Vec::new();
     let result = step(inbound, t, at, out, &mut replies);
+    let finish = inbound.take_finish();
     for reply in replies {
-        conn.queue(Rc::new(reply.bytes));
+        conn.queue_reply(Rc::new(reply.bytes));
         if reply.close {
             conn.finish_sending(true);
         }
+    }
+    // An HTTP client whose input ended: the last answer is in.
+    if let Some(fin) = finish {
+        conn.finish_sending(fin);
     }
     match result {
         Ok(()) => Ok(()),

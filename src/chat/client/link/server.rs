@@ -27,7 +27,17 @@ impl Link<'_> {
                 deadline,
                 Some(CONNECT_WAIT),
             ) {
-                Ok(stream) => {
+                Ok(None) => {
+                    // Ctrl-C during the handshake (the chat client does
+                    // not watch for it, so this is only for completeness).
+                    let cause = std::io::Error::new(std::io::ErrorKind::Interrupted, "interrupted");
+                    return Err(NetError::new(
+                        crate::trace::explain::Action::Connect,
+                        addr,
+                        cause,
+                    ));
+                }
+                Ok(Some(stream)) => {
                     let mut conn = Conn::new(CONN_ID, Side::Client, CONN, stream, addr);
                     // The password crosses this connection: keep it out of
                     // the read and write events.

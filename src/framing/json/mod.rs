@@ -12,6 +12,14 @@
 //!
 //! A malformed object is skipped, not fatal: the framing (the newline, or the
 //! length) says exactly where the next frame starts, so the stream can go on.
+//!
+//! A frame keeps the object's exact text beside its parsed view
+//! ([`Object`]): stdout gets the text, so no number or repeated key is
+//! lost on the way through.
+
+mod object;
+
+pub use object::Object;
 
 use serde_json::Value;
 
@@ -42,11 +50,11 @@ impl Json {
 
 /// Parses one frame's payload; `offset` is where the payload starts in the
 /// frame, and `skip` the frame's whole length (to step over it on error).
-fn object(payload: &[u8], offset: usize, skip: usize) -> Result<Value, FrameError> {
-    match serde_json::from_slice::<Value>(payload) {
-        Ok(v @ Value::Object(_)) => Ok(v),
+fn object(payload: &[u8], offset: usize, skip: usize) -> Result<Object, FrameError> {
+    match Object::parse(payload, offset) {
+        Ok(o) if o.is_object() => Ok(o),
         Ok(other) => {
-            let what = match other {
+            let what = match other.value() {
                 Value::Array(_) => "an array",
                 Value::String(_) => "a string",
                 Value::Number(_) => "a number",
@@ -152,7 +160,7 @@ impl Codec for Json {
                 // A last object without its newline is still whole: it is
                 // a frame (a datagram, or a file without a final newline).
                 let payload = &buf[text.clone()];
-                match serde_json::from_slice::<Value>(payload) {
+                match serde_json::from_slice::<serde::de::IgnoredAny>(payload) {
                     Err(e) if e.is_eof() => format!(
                         "the stream ended in the middle of an object: {} bytes and no newline",
                         buf.len()
@@ -197,10 +205,15 @@ fn trim(buf: &[u8], span: std::ops::Range<usize>) -> std::ops::Range<usize> {
 
 /// The wire form of one object: a line, or a length and the bytes.
 pub fn encode(value: &Value, framing: JsonFraming) -> Vec<u8> {
-    let body = value.to_string().into_bytes();
+    frame_text(value.to_string().as_bytes(), framing)
+}
+
+/// The wire form of an object's text, as it is (a typed line is sent as
+/// typed, numbers and all).
+pub fn frame_text(text: &[u8], framing: JsonFraming) -> Vec<u8> {
     match framing {
-        JsonFraming::Newline => [body.as_slice(), b"\n"].concat(),
-        JsonFraming::Length => [&(body.len() as u32).to_be_bytes()[..], &body].concat(),
+        JsonFraming::Newline => [text, b"\n"].concat(),
+        JsonFraming::Length => [&(text.len() as u32).to_be_bytes()[..], text].concat(),
     }
 }
 
@@ -223,7 +236,7 @@ mod tests {
         frames
             .iter()
             .map(|f| match &f.content {
-                Content::Json(v) => v.clone(),
+                Content::Json(v) => v.value().clone(),
                 other => panic!("{other:?}"),
             })
             .collect()
