@@ -729,6 +729,21 @@ pub struct ChatServeArgs {
     /// How long a wrong password waits before its failure is sent (0s to 1m)
     #[arg(long, value_name = "DUR", value_parser = duration_in(Duration::ZERO, MINUTE), default_value = "1s")]
     pub failure_delay: Duration,
+    /// The file service (attachments, XEP-0363): HTTP on this port of the chat server's host (default 5280, or an OS-chosen one when the chat port is 0)
+    #[arg(long, value_name = "PORT", value_parser = parse_port)]
+    pub http_port: Option<u16>,
+    /// Run no file service: no attachments
+    #[arg(long, conflicts_with = "http_port")]
+    pub no_files: bool,
+    /// Largest attachment accepted; a bigger one gets file-too-large (1 to 16GiB)
+    #[arg(long, value_name = "SIZE", value_parser = size_in(1, 16 * GIB), default_value = "100MiB")]
+    pub max_file_size: usize,
+    /// What one user may store in attachments, in all (1 to 64GiB)
+    #[arg(long, value_name = "SIZE", value_parser = size_in(1, 64 * GIB), default_value = "1GiB")]
+    pub quota: usize,
+    /// How long an upload slot waits for its PUT (1s to 24h)
+    #[arg(long, value_name = "DUR", value_parser = duration_in(SECOND, DAY), default_value = "5m")]
+    pub slot_ttl: Duration,
     #[command(flatten)]
     pub data: DataArgs,
 }

@@ -142,6 +142,39 @@ pub fn serve(args: &ChatServeArgs, t: &mut Tracer) -> anyhow::Result<()> {
         max_auth_failures: 3,
         files: None,
     };
+    let mut config = config;
+    // The file service listens beside the chat, on the same host.
+    let files = if args.no_files {
+        None
+    } else {
+        let mut addr = local;
+        addr.set_port(
+            args.http_port
+                .unwrap_or(if port == 0 { 0 } else { DEFAULT_HTTP_PORT }),
+        );
+        let (listener, files_addr) = listen_tcp(t, Side::Server, addr, 1024)?;
+        config.files = Some(files::FilesConfig {
+            base_url: format!("http://{files_addr}"),
+            max_file_size: args.max_file_size as u64,
+            quota: args.quota as u64,
+            slot_ttl_ms: args.slot_ttl.as_millis() as i64,
+            dir: data_dir(args.data.data_dir.as_deref()).join("files"),
+        });
+        let text = format!(
+            "file service on http://{files_addr}: attachments are uploaded here (PUT into a slot) and fetched from here (GET), each up to {} bytes",
+            args.max_file_size
+        );
+        t.emit(
+            Side::Server,
+            None,
+            crate::trace::Event::Chat {
+                action: "serve",
+                user: "",
+                text: &text,
+            },
+        );
+        Some((listener, files_addr))
+    };
     let opts = server::Options {
         config,
         limits: Limits {
@@ -151,6 +184,7 @@ pub fn serve(args: &ChatServeArgs, t: &mut Tracer) -> anyhow::Result<()> {
         },
         login_timeout: args.login_timeout,
         archive_days: args.archive_days,
+        files,
     };
     let text = format!(
         "chat server for {} on {local}: XMPP clients and JSON clients on this one port; data in {}",
@@ -197,6 +231,9 @@ fn mechanisms(list: &str, anonymous: bool) -> anyhow::Result<Vec<Mechanism>> {
 
 /// Default limits and timings.
 pub const DEFAULT_PORT: u16 = 5222;
+/// The file service's port unless told (XMPP servers commonly serve HTTP
+/// on 5280).
+pub const DEFAULT_HTTP_PORT: u16 = 5280;
 pub const DEFAULT_LOGIN_TIMEOUT: Duration = Duration::from_secs(60);
 
 pub use self::run_chat as run;

@@ -158,6 +158,7 @@ pub fn narrate_frame(t: &mut Tracer, side: Side, conn: Option<u64>, number: u64,
     };
     let proto = match &frame.content {
         Content::Json(_) => "json",
+        Content::Http(_) => "http",
         _ => "xml",
     };
     t.emit(

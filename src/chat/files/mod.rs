@@ -13,6 +13,7 @@
 //!            GET (and Range) out of it, streamed to and from disk
 //! ```
 
+pub mod http;
 pub mod names;
 pub mod slots;
 

@@ -18,6 +18,8 @@ pub struct FilesConfig {
     pub quota: u64,
     /// How long a slot waits for its PUT.
     pub slot_ttl_ms: i64,
+    /// Where the files are kept (`<data-dir>/files`).
+    pub dir: std::path::PathBuf,
 }
 
 /// A promised upload.
@@ -133,6 +135,7 @@ mod tests {
             max_file_size: 1000,
             quota: 1500,
             slot_ttl_ms: 60_000,
+            dir: std::env::temp_dir(),
         };
         (s, cfg)
     }
