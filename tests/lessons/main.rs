@@ -6,6 +6,7 @@
 mod util;
 
 mod basics;
+mod chat;
 mod commands;
 mod compare;
 mod framing;
