@@ -101,3 +101,96 @@ fn no_session_log_holds_a_password_typed_by_hand_or_seen_by_a_relay() {
     lab.assert_no_secret_logged();
     drop(server);
 }
+
+/// A JSON login line for `user`.
+fn json_login(user: &str) -> String {
+    format!(
+        "{}\n",
+        serde_json::json!({"type": "login", "user": user, "password": PASSWORD})
+    )
+}
+
+/// The tutorial's message, as alice types it in lesson 19.
+const TUTORIAL: &str = "{\"from\":\"Vincent\",\"to\":\"bob\",\"body\":\"中午一起吃饭\"}\n";
+
+impl Lab {
+    /// Lesson 19's two clients: alice with `socklab connect --proto json`,
+    /// bob with telnet, both logged in.
+    fn json_chatters(&self, server: &mut ChatServer) -> (Proc, Proc) {
+        require("telnet");
+        let port = server.port.to_string();
+        let mut alice = self.spawn(&["connect", "--proto", "json", "127.0.0.1", &port]);
+        alice.write(json_login("alice").as_bytes());
+        server.wait_chat("bind", "alice");
+        let mut bob = Proc::spawn("telnet", peer("telnet", &["127.0.0.1", &port]));
+        bob.write(json_login("bob").as_bytes());
+        server.wait_chat("bind", "bob");
+        (alice, bob)
+    }
+}
+
+#[test]
+fn lesson_19_a_chat_by_hand_with_the_json_protocol() {
+    let lab = Lab::new(19);
+    lab.assert_stuck_at(1, "socklab chat serve");
+    let mut server = lab.chat_server(&[]);
+    let port = server.port.to_string();
+    lab.assert_stuck_at(2, &format!("socklab connect --proto json 127.0.0.1 {port}"));
+    let (mut alice, mut bob) = lab.json_chatters(&mut server);
+    lab.assert_stuck_at(6, "socklab lesson answer from NAME");
+    lab.answer("from", "Vincent");
+    alice.write(TUTORIAL.as_bytes());
+    server.wait_chat("route", "alice");
+    lab.assert_stuck_at(10, r#"{"to":"alice","body":"好的"}"#);
+    // telnet: ASCII only (it mangles some bytes of Chinese text).
+    bob.write(b"{\"to\":\"alice\",\"body\":\"ok, at noon\"}\n");
+    server.wait_chat("route", "bob");
+    lab.assert_passes();
+    let report = flat(&lab.check().stdout_text());
+    assert!(
+        report.contains("You predicted \"Vincent\"; the log shows \"alice\""),
+        "{report}"
+    );
+    alice.close_stdin();
+    alice.finish();
+    drop(bob);
+    lab.assert_no_secret_logged();
+}
+
+#[test]
+fn lesson_19_a_message_without_the_tutorials_from() {
+    let lab = Lab::new(19);
+    let mut server = lab.chat_server(&[]);
+    let (mut alice, _bob) = lab.json_chatters(&mut server);
+    lab.answer("from", "alice");
+    alice.write("{\"to\":\"bob\",\"body\":\"中午一起吃饭\"}\n".as_bytes());
+    server.wait_chat("route", "alice");
+    lab.assert_stuck_at(7, "without the tutorial's \"from\"");
+}
+
+#[test]
+fn lesson_19_sending_while_bob_is_logged_out() {
+    let lab = Lab::new(19);
+    let mut server = lab.chat_server(&[]);
+    let (mut alice, mut bob) = lab.json_chatters(&mut server);
+    lab.answer("from", "alice");
+    bob.write(b"{\"type\":\"logout\"}\n");
+    server.proc.wait_until("bob's connection closed", |evs| {
+        evs.iter().filter(|e| e["step"] == "close").count() >= 1
+    });
+    alice.write(TUTORIAL.as_bytes());
+    server.wait_chat("offline_store", "alice");
+    lab.assert_stuck_at(8, "stored the message for later");
+}
+
+#[test]
+fn lesson_19_a_wrong_password() {
+    let lab = Lab::new(19);
+    let server = lab.chat_server(&["--failure-delay", "0s"]);
+    let port = server.port.to_string();
+    let mut alice = lab.spawn(&["connect", "--proto", "json", "127.0.0.1", &port]);
+    alice.write(b"{\"type\":\"login\",\"user\":\"alice\",\"password\":\"wrong\"}\n");
+    let mut server = server;
+    server.wait_chat("auth_failed", "alice");
+    lab.assert_stuck_at(3, "refused that login");
+}
