@@ -194,3 +194,116 @@ fn lesson_19_a_wrong_password() {
     server.wait_chat("auth_failed", "alice");
     lab.assert_stuck_at(3, "refused that login");
 }
+
+/// What `socklab chat plain USER` prints: the `<auth/>` line to paste.
+fn chat_plain(server: &ChatServer, user: &str) -> String {
+    let pw = server.data().join(format!(".pw-{user}"));
+    let out = Command::new(util::bin())
+        .args(["chat", "plain", user, "--password-file"])
+        .arg(&pw)
+        .output()
+        .expect("socklab chat plain");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line = String::from_utf8(out.stdout).expect("utf-8");
+    assert_eq!(line, plain_auth(user), "chat plain and base64 agree");
+    line
+}
+
+/// Waits until `c` (a `connect --proto xml`) has cut a frame containing `needle`.
+fn frame_with(c: &mut Proc, needle: &str) {
+    c.wait_until(needle, |evs| {
+        evs.iter()
+            .any(|e| e["step"] == "frame" && e["data"].as_str().is_some_and(|d| d.contains(needle)))
+    });
+}
+
+impl Lab {
+    /// `socklab connect --proto xml` to `server`, logged in as alice with
+    /// PLAIN (the stream header, the <auth/> line); returns it after <success/>.
+    fn xml_login(&self, server: &ChatServer) -> Proc {
+        let auth = chat_plain(server, "alice");
+        let port = server.port.to_string();
+        let mut c = self.spawn(&["connect", "--proto", "xml", "127.0.0.1", &port]);
+        c.write(HEADER.as_bytes());
+        frame_with(&mut c, "<mechanism>PLAIN</mechanism>");
+        c.write(auth.as_bytes());
+        frame_with(&mut c, "<success");
+        c
+    }
+}
+
+#[test]
+fn lesson_20_an_xmpp_login_by_hand() {
+    let lab = Lab::new(20);
+    let mut server = lab.chat_server(&[]);
+    let mut bob = util::chat::JsonClient::login(server.port, "bob");
+    lab.assert_stuck_at(2, "socklab connect --proto xml 127.0.0.1");
+    let mut c = lab.xml_login(&server);
+    lab.assert_stuck_at(4, "send the stream header again");
+    c.write(HEADER.as_bytes());
+    frame_with(&mut c, "xmpp-bind");
+    c.write(b"<iq type='set' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>terminal</resource></bind></iq>\n");
+    frame_with(&mut c, "alice@localhost/terminal");
+    // Bob writes before alice's presence: it waits for her.
+    bob.send(serde_json::json!({"to": "alice", "body": "are you there?"}));
+    server.wait_chat("offline_store", "bob");
+    c.write(b"<presence/>\n");
+    frame_with(&mut c, "are you there?");
+    c.write(
+        b"<message to='bob@localhost' type='chat'><body>hi bob, typed by hand</body></message>\n",
+    );
+    let m = bob.wait(|v| v["type"] == "message");
+    assert_eq!(m["from_jid"], "alice@localhost/terminal");
+    lab.assert_stuck_at(8, "</stream:stream>");
+    c.write(b"</stream:stream>\n");
+    c.close_stdin();
+    c.finish();
+    server.wait_chat("close", "alice");
+    lab.answer("headers", "1");
+    lab.assert_stuck_at(10, "Count them in B");
+    lab.answer("headers", "two");
+    lab.assert_passes();
+    lab.assert_no_secret_logged();
+}
+
+#[test]
+fn lesson_20_binding_without_restarting_the_stream() {
+    let lab = Lab::new(20);
+    let mut server = lab.chat_server(&[]);
+    let mut c = lab.xml_login(&server);
+    c.write(b"<iq type='set' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>terminal</resource></bind></iq>\n");
+    server.wait_chat("stream_error", "alice");
+    c.close_stdin();
+    c.finish();
+    lab.assert_stuck_at(
+        4,
+        "must restart the stream (RFC 6120 §6.4.6), and you sent a stanza first",
+    );
+}
+
+#[test]
+fn lesson_20_a_wrong_password_in_the_base64() {
+    let lab = Lab::new(20);
+    let mut server = lab.chat_server(&["--failure-delay", "0s"]);
+    let port = server.port.to_string();
+    let mut c = lab.spawn(&["connect", "--proto", "xml", "127.0.0.1", &port]);
+    c.write(HEADER.as_bytes());
+    frame_with(&mut c, "<mechanism>PLAIN</mechanism>");
+    let wrong = base64::engine::general_purpose::STANDARD.encode("\0alice\0wonderland");
+    c.write(
+        format!(
+            "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{wrong}</auth>\n"
+        )
+        .as_bytes(),
+    );
+    server.wait_chat("auth_failed", "alice");
+    lab.assert_stuck_at(3, "The server refused that <auth>");
+    assert!(
+        !lab.all_logs().contains(&wrong),
+        "a wrong password is a password too"
+    );
+}
