@@ -8,7 +8,7 @@
 use base64::Engine as _;
 
 use super::*;
-use util::chat::{ChatServer, PASSWORD};
+use util::chat::{ChatServer, Client, PASSWORD, wait_chat};
 
 /// The XMPP stream header a learner types (RFC 6120 §4.2).
 const HEADER: &str = "<stream:stream to='localhost' version='1.0' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>\n";
@@ -53,10 +53,20 @@ impl Lab {
             assert!(!logs.contains(&b64[..12]), "a part of {user}'s base64");
         }
         assert!(!logs.contains(PASSWORD), "the password in a log");
-        for line in logs.lines().filter(|l| l.contains("<response")) {
+        // A SCRAM proof: the <response> element's base64, or `,p=` decoded.
+        let response = "<response xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>";
+        for (at, _) in logs.match_indices(response) {
+            let after: String = logs[at + response.len()..].chars().take(40).collect();
             assert!(
-                line.contains("<response xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>•••"),
-                "{line}"
+                after.starts_with("•••"),
+                "a SCRAM <response> in a log: {after}"
+            );
+        }
+        for (at, _) in logs.match_indices(",p=") {
+            let after: String = logs[at..].chars().take(40).collect();
+            assert!(
+                after[3..].starts_with('•'),
+                "a SCRAM proof in a log: {after}"
             );
         }
     }
@@ -306,4 +316,107 @@ fn lesson_20_a_wrong_password_in_the_base64() {
         !lab.all_logs().contains(&wrong),
         "a wrong password is a password too"
     );
+}
+
+impl Lab {
+    /// `socklab chat USER@localhost` recorded in this lab, its cache in
+    /// `cache` (the learner's data directory), online.
+    fn chat_client(&self, server: &ChatServer, user: &str, cache: &std::path::Path) -> Proc {
+        let jid = format!("{user}@localhost");
+        let mut c = Client::start_in(
+            server.port,
+            &jid,
+            server.data(),
+            cache,
+            &[],
+            self.dir.path(),
+        );
+        wait_chat(&mut c, "online", "");
+        c
+    }
+}
+
+/// Types `line` into a chat client.
+fn say(c: &mut Proc, line: &str) {
+    c.write(format!("{line}\n").as_bytes());
+}
+
+#[test]
+fn lesson_21_friends_and_presence() {
+    let lab = Lab::new(21);
+    let mut server = lab.chat_server(&[]);
+    let caches = tempfile::tempdir().expect("tempdir");
+    let mut alice = lab.chat_client(&server, "alice", caches.path());
+    let mut bob = lab.chat_client(&server, "bob", caches.path());
+    lab.assert_stuck_at(2, "`/add bob`");
+    say(&mut alice, "/add bob");
+    wait_chat(&mut bob, "subscribe", "/accept alice");
+    lab.assert_stuck_at(3, "socklab lesson answer state none|to|from|both");
+    lab.answer("state", "from");
+    say(&mut bob, "/accept alice");
+    wait_chat(&mut alice, "subscribe", "/accept bob");
+    lab.assert_stuck_at(5, "Terminal B: `/accept bob`");
+    say(&mut alice, "/accept bob");
+    wait_chat(
+        &mut server.proc,
+        "subscription",
+        "bob is now subscribed to alice",
+    );
+    // Ctrl-C: no goodbye; the server must still tell alice.
+    bob.kill();
+    wait_chat(&mut alice, "presence", "bob went offline");
+    lab.assert_stuck_at(7, "`socklab chat bob@localhost`");
+    let _bob = lab.chat_client(&server, "bob", caches.path());
+    wait_chat(&mut server.proc, "probe", "online now: alice@localhost/");
+    lab.assert_passes();
+    let report = flat(&lab.check().stdout_text());
+    assert!(
+        report.contains("You predicted \"from\"; the answer is \"to\": worth a second look"),
+        "{report}"
+    );
+    say(&mut alice, "/quit");
+    alice.finish();
+    lab.assert_no_secret_logged();
+}
+
+#[test]
+fn lesson_21_friends_already_from_an_earlier_try() {
+    use util::chat::JsonClient;
+    let lab = Lab::new(21);
+    // Befriended before this lesson, on a server this lesson did not record.
+    let mut server = ChatServer::start(&["alice", "bob"], &[]);
+    let mut a = JsonClient::login(server.port, "alice");
+    let mut b = JsonClient::login(server.port, "bob");
+    a.send(serde_json::json!({"type": "add", "user": "bob"}));
+    b.wait(|v| v["type"] == "subscribe");
+    b.send(serde_json::json!({"type": "accept", "user": "alice"}));
+    a.wait(|v| v["type"] == "subscribe");
+    a.send(serde_json::json!({"type": "accept", "user": "bob"}));
+    b.wait(|v| v["type"] == "roster_push" && v["item"]["subscription"] == "both");
+    drop((a, b));
+    server.state = Some(lab.dir.path().to_path_buf());
+    server.kill_and_restart(&[]);
+    let caches = tempfile::tempdir().expect("tempdir");
+    let mut alice = lab.chat_client(&server, "alice", caches.path());
+    say(&mut alice, "/add bob");
+    wait_chat(&mut server.proc, "roster", "(subscription both)");
+    lab.assert_stuck_at(2, "see each other already (from an earlier try)");
+}
+
+#[test]
+fn lesson_21_bob_accepting_before_the_prediction() {
+    let lab = Lab::new(21);
+    let mut server = lab.chat_server(&[]);
+    let caches = tempfile::tempdir().expect("tempdir");
+    let mut alice = lab.chat_client(&server, "alice", caches.path());
+    let mut bob = lab.chat_client(&server, "bob", caches.path());
+    say(&mut alice, "/add bob");
+    wait_chat(&mut bob, "subscribe", "/accept alice");
+    say(&mut bob, "/accept alice");
+    wait_chat(
+        &mut server.proc,
+        "subscription",
+        "alice is now subscribed to bob",
+    );
+    lab.assert_stuck_at(3, "bob has accepted already, before you predicted");
 }
