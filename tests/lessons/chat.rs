@@ -420,3 +420,105 @@ fn lesson_21_bob_accepting_before_the_prediction() {
     );
     lab.assert_stuck_at(3, "bob has accepted already, before you predicted");
 }
+
+/// `sqlite3 DB SQL`, as the page has the learner type it: its output.
+fn sqlite3(db: &std::path::Path, sql: &str) -> String {
+    let out = peer("sqlite3", &[])
+        .arg(db)
+        .arg(sql)
+        .output()
+        .expect("sqlite3");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .expect("utf-8")
+        .trim()
+        .to_string()
+}
+
+/// alice writes to bob with `socklab chat send` (she is not logged in otherwise).
+fn alice_sends(server: &ChatServer, body: &str) {
+    let sent = util::chat::chat_send(
+        server.port,
+        server.data(),
+        "alice@localhost",
+        "bob",
+        &[body],
+        &[],
+    );
+    assert_eq!(sent.code(), 0, "{}", sent.stderr);
+}
+
+#[test]
+fn lesson_22_offline_messages_survive_kill_9() {
+    let lab = Lab::new(22);
+    let mut server = lab.chat_server(&[]);
+    let db = server.data().join("server.db");
+    lab.assert_stuck_at(2, "socklab lesson answer late_time yes");
+    lab.answer("late_time", "no");
+    alice_sends(&server, "are you there?");
+    server.wait_chat("offline_store", "alice");
+    assert_eq!(
+        sqlite3(&db, "SELECT owner, body FROM offline"),
+        "bob|are you there?"
+    );
+    lab.assert_stuck_at(4, "kill -9 $(pgrep -f \"chat serve\")");
+    server.kill_and_restart_same(&[]);
+    lab.assert_stuck_at(5, "`socklab chat bob@localhost`");
+    let caches = tempfile::tempdir().expect("tempdir");
+    let mut bob = lab.chat_client(&server, "bob", caches.path());
+    wait_chat(&mut bob, "message_in", "delivered late");
+    server.wait_chat("offline_deliver", "bob");
+    lab.assert_stuck_at(6, "SELECT COUNT(*) FROM offline WHERE owner='bob'");
+    let left = sqlite3(&db, "SELECT COUNT(*) FROM offline WHERE owner='bob'");
+    lab.answer("left", &left);
+    lab.assert_passes();
+    let report = flat(&lab.check().stdout_text());
+    assert!(
+        report.contains("You predicted \"no\"; the answer is \"yes\": worth a second look"),
+        "{report}"
+    );
+    say(&mut bob, "/quit");
+    bob.finish();
+    lab.assert_no_secret_logged();
+}
+
+#[test]
+fn lesson_22_sending_while_bob_is_online() {
+    let lab = Lab::new(22);
+    let mut server = lab.chat_server(&[]);
+    let caches = tempfile::tempdir().expect("tempdir");
+    let _bob = lab.chat_client(&server, "bob", caches.path());
+    lab.answer("late_time", "yes");
+    alice_sends(&server, "are you there?");
+    server.wait_chat("route", "alice");
+    lab.assert_stuck_at(3, "bob is online, so the message went straight to him");
+}
+
+#[test]
+fn lesson_22_bob_logging_in_before_the_kill() {
+    let lab = Lab::new(22);
+    let mut server = lab.chat_server(&[]);
+    lab.answer("late_time", "yes");
+    alice_sends(&server, "are you there?");
+    server.wait_chat("offline_store", "alice");
+    let caches = tempfile::tempdir().expect("tempdir");
+    let mut bob = lab.chat_client(&server, "bob", caches.path());
+    wait_chat(&mut bob, "message_in", "are you there?");
+    lab.assert_stuck_at(4, "bob logged in before the server was killed");
+}
+
+#[test]
+fn lesson_22_restarting_on_another_data_directory() {
+    let lab = Lab::new(22);
+    let mut server = lab.chat_server(&[]);
+    lab.answer("late_time", "yes");
+    alice_sends(&server, "are you there?");
+    server.wait_chat("offline_store", "alice");
+    server.proc.kill();
+    let _other = lab.chat_server(&[]);
+    lab.assert_stuck_at(4, "is not the same one");
+}

@@ -60,7 +60,7 @@ impl ChatServer {
         for user in users {
             add_user(dir.path(), user);
         }
-        let (proc, port) = ChatServer::launch(dir.path(), extra, state);
+        let (proc, port) = ChatServer::launch(dir.path(), "0", extra, state);
         let state = state.map(Path::to_path_buf);
         ChatServer {
             proc,
@@ -70,9 +70,9 @@ impl ChatServer {
         }
     }
 
-    fn launch(data: &Path, extra: &[&str], state: Option<&Path>) -> (Proc, u16) {
+    fn launch(data: &Path, port: &str, extra: &[&str], state: Option<&Path>) -> (Proc, u16) {
         let data = data.to_str().expect("utf-8 path").to_string();
-        let mut args = vec!["chat", "serve", "0", "--data-dir", &data];
+        let mut args = vec!["chat", "serve", port, "--data-dir", &data];
         args.extend_from_slice(extra);
         let mut p = Proc::spawn("chat serve", socklab_in(&args, state));
         p.wait_for("listen");
@@ -87,9 +87,23 @@ impl ChatServer {
             Proc::spawn("placeholder", Command::new("true")),
         );
         old.kill();
-        let (proc, port) = ChatServer::launch(self.dir.path(), extra, self.state.as_deref());
+        let (proc, port) = ChatServer::launch(self.dir.path(), "0", extra, self.state.as_deref());
         self.proc = proc;
         self.port = port;
+    }
+
+    /// Kills the server (SIGKILL) and starts it again as a person would:
+    /// the same command, so the same port and data (SO_REUSEADDR lets it
+    /// bind at once).
+    pub fn kill_and_restart_same(&mut self, extra: &[&str]) {
+        let old = std::mem::replace(
+            &mut self.proc,
+            Proc::spawn("placeholder", Command::new("true")),
+        );
+        old.kill();
+        let port = self.port.to_string();
+        let (proc, _) = ChatServer::launch(self.dir.path(), &port, extra, self.state.as_deref());
+        self.proc = proc;
     }
 
     pub fn data(&self) -> &Path {
