@@ -522,3 +522,100 @@ fn lesson_22_restarting_on_another_data_directory() {
     let _other = lab.chat_server(&[]);
     lab.assert_stuck_at(4, "is not the same one");
 }
+
+impl Lab {
+    /// `socklab -x relay 0 127.0.0.1:PORT` in front of `server`, and its port.
+    fn eavesdropper(&self, server: &ChatServer) -> (Proc, u16) {
+        let target = format!("127.0.0.1:{}", server.port);
+        let mut relay = self.spawn(&["-x", "relay", "0", &target]);
+        let port = relay.port();
+        (relay, port)
+    }
+
+    /// alice logs in through `port` with `extra` (a mechanism), and quits.
+    fn alice_through(&self, server: &ChatServer, port: u16, extra: &[&str]) {
+        let cache = tempfile::tempdir().expect("tempdir");
+        let state = self.dir.path();
+        let mut c = Client::start_in(
+            port,
+            "alice@localhost",
+            server.data(),
+            cache.path(),
+            extra,
+            state,
+        );
+        wait_chat(&mut c, "online", "");
+        say(&mut c, "/quit");
+        let done = c.finish();
+        assert_eq!(done.code(), 0, "{}", done.stderr);
+    }
+}
+
+/// The decoded payload of the first SASL element `name` the relay read.
+fn sasl_payload(relay: &Proc, name: &str) -> String {
+    let open = format!("<{name} xmlns='urn:ietf:params:xml:ns:xmpp-sasl'");
+    let data = relay
+        .seen
+        .iter()
+        .filter(|e| e["step"] == "read")
+        .filter_map(|e| e["data"].as_str())
+        .find(|d| d.contains(&open))
+        .unwrap_or_else(|| panic!("the relay saw no <{name}>"));
+    let b64 = data
+        .split('>')
+        .nth(1)
+        .and_then(|t| t.split('<').next())
+        .expect("payload");
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .expect("base64");
+    String::from_utf8(bytes).expect("utf-8")
+}
+
+#[test]
+fn lesson_23_plain_against_scram_through_a_relay() {
+    let lab = Lab::new(23);
+    let server = lab.chat_server(&[]);
+    lab.assert_stuck_at(2, "socklab -q -x relay 5223 127.0.0.1:");
+    let (mut relay, port) = lab.eavesdropper(&server);
+    lab.assert_stuck_at(3, "--mechanism PLAIN");
+    lab.alice_through(&server, port, &["--mechanism", "PLAIN"]);
+    relay.wait_for("close");
+    // What the eavesdropper saw: the password, after one base64 -d.
+    assert_eq!(sasl_payload(&relay, "auth"), format!("\0alice\0{PASSWORD}"));
+    lab.assert_stuck_at(6, "socklab lesson answer replay yes");
+    lab.answer("replay", "yes");
+    lab.alice_through(&server, port, &[]);
+    relay.wait_for_count("close", 4);
+    let challenge = sasl_payload(&relay, "challenge");
+    let i = challenge.rsplit("i=").next().expect("i=");
+    assert!(challenge.contains(",s="), "{challenge}");
+    lab.answer("iterations", i);
+    lab.assert_passes();
+    let report = flat(&lab.check().stdout_text());
+    assert!(
+        report.contains("You predicted \"yes\"; the answer is \"no\": worth a second look"),
+        "{report}"
+    );
+    lab.assert_no_secret_logged();
+}
+
+#[test]
+fn lesson_23_forgetting_mechanism_plain() {
+    let lab = Lab::new(23);
+    let mut server = lab.chat_server(&[]);
+    let (_relay, port) = lab.eavesdropper(&server);
+    lab.alice_through(&server, port, &[]);
+    server.wait_chat("auth", "alice");
+    lab.assert_stuck_at(5, "That login used SCRAM");
+}
+
+#[test]
+fn lesson_23_logging_in_around_the_relay() {
+    let lab = Lab::new(23);
+    let mut server = lab.chat_server(&[]);
+    let (_relay, _port) = lab.eavesdropper(&server);
+    lab.alice_through(&server, server.port, &["--mechanism", "PLAIN"]);
+    server.wait_chat("auth", "alice");
+    lab.assert_stuck_at(3, "straight to the server, so nothing was in the middle");
+}
