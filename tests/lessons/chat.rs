@@ -518,7 +518,7 @@ fn lesson_22_restarting_on_another_data_directory() {
     lab.answer("late_time", "yes");
     alice_sends(&server, "are you there?");
     server.wait_chat("offline_store", "alice");
-    server.proc.kill();
+    server.kill();
     let _other = lab.chat_server(&[]);
     lab.assert_stuck_at(4, "is not the same one");
 }
@@ -618,4 +618,103 @@ fn lesson_23_logging_in_around_the_relay() {
     lab.alice_through(&server, server.port, &["--mechanism", "PLAIN"]);
     server.wait_chat("auth", "alice");
     lab.assert_stuck_at(3, "straight to the server, so nothing was in the middle");
+}
+
+impl Lab {
+    /// `socklab chat alice@localhost` with its cache in `cache`, started
+    /// while no server listens on `port`: it runs offline.
+    fn offline_alice(&self, server: &ChatServer, port: u16, cache: &std::path::Path) -> Proc {
+        let state = self.dir.path();
+        let mut c = Client::start_in(port, "alice@localhost", server.data(), cache, &[], state);
+        wait_chat(&mut c, "offline", "");
+        c
+    }
+}
+
+#[test]
+fn lesson_24_the_chat_client_and_its_local_history() {
+    let lab = Lab::new(24);
+    let mut server = lab.chat_server(&[]);
+    let data = tempfile::tempdir().expect("tempdir");
+    let mut alice = lab.chat_client(&server, "alice", data.path());
+    let mut bob = lab.chat_client(&server, "bob", data.path());
+    say(&mut alice, "/to bob");
+    say(&mut alice, "hi bob");
+    wait_chat(&mut alice, "message_out", "hi bob");
+    lab.assert_stuck_at(4, "`/to alice`");
+    say(&mut bob, "/to alice");
+    say(&mut bob, "好的, at noon");
+    wait_chat(&mut alice, "message_in", "好的, at noon");
+    say(&mut alice, "/history bob");
+    wait_chat(&mut alice, "history", "2 message(s) with bob@localhost");
+    lab.assert_stuck_at(6, "socklab lesson answer unsent yes");
+    lab.answer("unsent", "yes");
+    say(&mut alice, "/quit");
+    alice.finish();
+    let port = server.port;
+    server.kill();
+    let mut offline = lab.offline_alice(&server, port, data.path());
+    say(&mut offline, "/history bob");
+    wait_chat(&mut offline, "history", "2 message(s) with bob@localhost");
+    offline.wait_stdout("alice → bob: hi bob\n".as_bytes());
+    say(&mut offline, "/to bob");
+    say(&mut offline, "are you there?");
+    wait_chat(&mut offline, "notice", "was not sent");
+    let db = data.path().join("client/alice@localhost.db");
+    assert!(sqlite3(&db, ".schema messages").contains("stamp_ms"));
+    assert_eq!(
+        sqlite3(&db, "SELECT direction, body FROM messages ORDER BY id"),
+        "out|hi bob\nin|好的, at noon"
+    );
+    lab.assert_stuck_at(11, ".schema");
+    lab.answer("column", "stamp_ms");
+    lab.assert_passes();
+    let report = flat(&lab.check().stdout_text());
+    assert!(
+        report.contains("You predicted \"yes\"; the answer is \"no\": worth a second look"),
+        "{report}"
+    );
+    say(&mut offline, "/quit");
+    offline.finish();
+    lab.assert_no_secret_logged();
+}
+
+/// Lesson 24 up to the prediction: alice and bob exchange a line each,
+/// alice reads `/history bob` and quits; returns the server.
+fn lesson_24_online_part(lab: &Lab, data: &std::path::Path) -> ChatServer {
+    let server = lab.chat_server(&[]);
+    let mut alice = lab.chat_client(&server, "alice", data);
+    let mut bob = lab.chat_client(&server, "bob", data);
+    say(&mut alice, "/to bob");
+    say(&mut alice, "hi bob");
+    say(&mut bob, "/to alice");
+    say(&mut bob, "hi alice");
+    wait_chat(&mut alice, "message_in", "hi alice");
+    say(&mut alice, "/history bob");
+    wait_chat(&mut alice, "history", "with bob@localhost");
+    say(&mut alice, "/quit");
+    alice.finish();
+    lab.answer("unsent", "no");
+    server
+}
+
+#[test]
+fn lesson_24_restarting_alice_while_the_server_still_runs() {
+    let lab = Lab::new(24);
+    let data = tempfile::tempdir().expect("tempdir");
+    let server = lesson_24_online_part(&lab, data.path());
+    let _again = lab.chat_client(&server, "alice", data.path());
+    lab.assert_stuck_at(7, "That client reached the server: it is still running");
+}
+
+#[test]
+fn lesson_24_an_offline_client_on_another_cache() {
+    let lab = Lab::new(24);
+    let data = tempfile::tempdir().expect("tempdir");
+    let mut server = lesson_24_online_part(&lab, data.path());
+    let port = server.port;
+    server.kill();
+    let elsewhere = tempfile::tempdir().expect("tempdir");
+    let _offline = lab.offline_alice(&server, port, elsewhere.path());
+    lab.assert_stuck_at(8, "That client opened another cache");
 }

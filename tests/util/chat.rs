@@ -80,13 +80,18 @@ impl ChatServer {
         (p, port)
     }
 
-    /// Kills the server (SIGKILL) and starts a new one on the same data.
-    pub fn kill_and_restart(&mut self, extra: &[&str]) {
+    /// Kills the server (SIGKILL) and waits until it is gone; its data stays.
+    pub fn kill(&mut self) {
         let old = std::mem::replace(
             &mut self.proc,
             Proc::spawn("placeholder", Command::new("true")),
         );
         old.kill();
+    }
+
+    /// Kills the server (SIGKILL) and starts a new one on the same data.
+    pub fn kill_and_restart(&mut self, extra: &[&str]) {
+        self.kill();
         let (proc, port) = ChatServer::launch(self.dir.path(), "0", extra, self.state.as_deref());
         self.proc = proc;
         self.port = port;
@@ -96,11 +101,7 @@ impl ChatServer {
     /// the same command, so the same port and data (SO_REUSEADDR lets it
     /// bind at once).
     pub fn kill_and_restart_same(&mut self, extra: &[&str]) {
-        let old = std::mem::replace(
-            &mut self.proc,
-            Proc::spawn("placeholder", Command::new("true")),
-        );
-        old.kill();
+        self.kill();
         let port = self.port.to_string();
         let (proc, _) = ChatServer::launch(self.dir.path(), &port, extra, self.state.as_deref());
         self.proc = proc;
