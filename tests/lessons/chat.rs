@@ -718,3 +718,16 @@ fn lesson_24_an_offline_client_on_another_cache() {
     let _offline = lab.offline_alice(&server, port, elsewhere.path());
     lab.assert_stuck_at(8, "That client opened another cache");
 }
+
+#[test]
+fn a_chat_server_left_running_from_lesson_21_serves_lesson_22() {
+    let lab = Lab::new(21);
+    let mut server = lab.chat_server(&[]);
+    assert_eq!(lab.run(&["lesson", "22"]).code(), 0);
+    let lab = Lab { lesson: 22, ..lab };
+    lab.answer("late_time", "yes");
+    alice_sends(&server, "are you there?");
+    server.wait_chat("offline_store", "alice");
+    // Its `serve` line was carried into lesson 22's log, with its listen.
+    lab.assert_stuck_at(4, "kill -9");
+}
