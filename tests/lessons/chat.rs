@@ -731,3 +731,19 @@ fn a_chat_server_left_running_from_lesson_21_serves_lesson_22() {
     // Its `serve` line was carried into lesson 22's log, with its listen.
     lab.assert_stuck_at(4, "kill -9");
 }
+
+#[test]
+fn lesson_19_typing_plain_text_instead_of_json() {
+    let lab = Lab::new(19);
+    let mut server = lab.chat_server(&[]);
+    let port = server.port.to_string();
+    let mut c = lab.spawn(&["connect", "127.0.0.1", &port]);
+    c.write(b"login alice\n");
+    server.wait_chat("protocol", "");
+    c.close_stdin();
+    c.finish();
+    lab.assert_stuck_at(
+        2,
+        "neither an opening brace (JSON) nor `<` (XMPP). Every line must be one JSON object",
+    );
+}
