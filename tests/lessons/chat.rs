@@ -423,7 +423,7 @@ fn lesson_21_bob_accepting_before_the_prediction() {
 
 /// `sqlite3 DB SQL`, as the page has the learner type it: its output.
 fn sqlite3(db: &std::path::Path, sql: &str) -> String {
-    let out = peer("sqlite3", &[])
+    let out = peer("sqlite3", &["-readonly"])
         .arg(db)
         .arg(sql)
         .output()
@@ -465,7 +465,7 @@ fn lesson_22_offline_messages_survive_kill_9() {
         sqlite3(&db, "SELECT owner, body FROM offline"),
         "bob|are you there?"
     );
-    lab.assert_stuck_at(4, "kill -9 $(pgrep -f \"chat serve\")");
+    lab.assert_stuck_at(4, "in A: Ctrl-Z, then `kill -9 %1`");
     server.kill_and_restart_same(&[]);
     lab.assert_stuck_at(5, "`socklab chat bob@localhost`");
     let caches = tempfile::tempdir().expect("tempdir");
