@@ -747,3 +747,19 @@ fn lesson_19_typing_plain_text_instead_of_json() {
         "neither an opening brace (JSON) nor `<` (XMPP). Every line must be one JSON object",
     );
 }
+
+#[test]
+fn lesson_23_a_second_relay_for_the_scram_login_counts() {
+    // The page offers `socklab --json relay …` to see a payload per line:
+    // a learner restarts the relay between the two logins.
+    let lab = Lab::new(23);
+    let server = lab.chat_server(&[]);
+    let (first, port) = lab.eavesdropper(&server);
+    lab.alice_through(&server, port, &["--mechanism", "PLAIN"]);
+    drop(first);
+    lab.answer("replay", "no");
+    let (_second, port) = lab.eavesdropper(&server);
+    lab.alice_through(&server, port, &[]);
+    lab.answer("iterations", "4096");
+    lab.assert_passes();
+}
