@@ -41,6 +41,14 @@ impl Lab {
         text
     }
 
+    /// Asserts that the check passes, and that its report says `line` (a
+    /// prediction against the truth).
+    fn assert_passes_reporting(&self, line: &str) {
+        self.assert_passes();
+        let report = flat(&self.check().stdout_text());
+        assert!(report.contains(line), "{report}");
+    }
+
     /// Asserts that no session log holds the password, PLAIN's base64 of it,
     /// or a SCRAM proof (`p=` in a client's final message).
     fn assert_no_secret_logged(&self) {
@@ -155,12 +163,7 @@ fn lesson_19_a_chat_by_hand_with_the_json_protocol() {
     // telnet: ASCII only (it mangles some bytes of Chinese text).
     bob.write(b"{\"to\":\"alice\",\"body\":\"ok, at noon\"}\n");
     server.wait_chat("route", "bob");
-    lab.assert_passes();
-    let report = flat(&lab.check().stdout_text());
-    assert!(
-        report.contains("You predicted \"Vincent\"; the log shows \"alice\""),
-        "{report}"
-    );
+    lab.assert_passes_reporting("You predicted \"Vincent\"; the log shows \"alice\"");
     alice.close_stdin();
     alice.finish();
     drop(bob);
@@ -368,11 +371,8 @@ fn lesson_21_friends_and_presence() {
     lab.assert_stuck_at(7, "`socklab chat bob@localhost`");
     let _bob = lab.chat_client(&server, "bob", caches.path());
     wait_chat(&mut server.proc, "probe", "online now: alice@localhost/");
-    lab.assert_passes();
-    let report = flat(&lab.check().stdout_text());
-    assert!(
-        report.contains("You predicted \"from\"; the answer is \"to\": worth a second look"),
-        "{report}"
+    lab.assert_passes_reporting(
+        "You predicted \"from\"; the answer is \"to\": worth a second look",
     );
     say(&mut alice, "/quit");
     alice.finish();
@@ -452,6 +452,14 @@ fn alice_sends(server: &ChatServer, body: &str) {
     assert_eq!(sent.code(), 0, "{}", sent.stderr);
 }
 
+/// Lesson 22's first steps with bob offline: the prediction, then alice's
+/// message, stored.
+fn predict_and_store(lab: &Lab, server: &mut ChatServer) {
+    lab.answer("late_time", "yes");
+    alice_sends(server, "are you there?");
+    server.wait_chat("offline_store", "alice");
+}
+
 #[test]
 fn lesson_22_offline_messages_survive_kill_9() {
     let lab = Lab::new(22);
@@ -475,12 +483,7 @@ fn lesson_22_offline_messages_survive_kill_9() {
     lab.assert_stuck_at(6, "SELECT COUNT(*) FROM offline WHERE owner='bob'");
     let left = sqlite3(&db, "SELECT COUNT(*) FROM offline WHERE owner='bob'");
     lab.answer("left", &left);
-    lab.assert_passes();
-    let report = flat(&lab.check().stdout_text());
-    assert!(
-        report.contains("You predicted \"no\"; the answer is \"yes\": worth a second look"),
-        "{report}"
-    );
+    lab.assert_passes_reporting("You predicted \"no\"; the answer is \"yes\": worth a second look");
     say(&mut bob, "/quit");
     bob.finish();
     lab.assert_no_secret_logged();
@@ -502,9 +505,7 @@ fn lesson_22_sending_while_bob_is_online() {
 fn lesson_22_bob_logging_in_before_the_kill() {
     let lab = Lab::new(22);
     let mut server = lab.chat_server(&[]);
-    lab.answer("late_time", "yes");
-    alice_sends(&server, "are you there?");
-    server.wait_chat("offline_store", "alice");
+    predict_and_store(&lab, &mut server);
     let caches = tempfile::tempdir().expect("tempdir");
     let mut bob = lab.chat_client(&server, "bob", caches.path());
     wait_chat(&mut bob, "message_in", "are you there?");
@@ -515,9 +516,7 @@ fn lesson_22_bob_logging_in_before_the_kill() {
 fn lesson_22_restarting_on_another_data_directory() {
     let lab = Lab::new(22);
     let mut server = lab.chat_server(&[]);
-    lab.answer("late_time", "yes");
-    alice_sends(&server, "are you there?");
-    server.wait_chat("offline_store", "alice");
+    predict_and_store(&lab, &mut server);
     server.kill();
     let _other = lab.chat_server(&[]);
     lab.assert_stuck_at(4, "is not the same one");
@@ -591,12 +590,7 @@ fn lesson_23_plain_against_scram_through_a_relay() {
     let i = challenge.rsplit("i=").next().expect("i=");
     assert!(challenge.contains(",s="), "{challenge}");
     lab.answer("iterations", i);
-    lab.assert_passes();
-    let report = flat(&lab.check().stdout_text());
-    assert!(
-        report.contains("You predicted \"yes\"; the answer is \"no\": worth a second look"),
-        "{report}"
-    );
+    lab.assert_passes_reporting("You predicted \"yes\"; the answer is \"no\": worth a second look");
     lab.assert_no_secret_logged();
 }
 
@@ -668,12 +662,7 @@ fn lesson_24_the_chat_client_and_its_local_history() {
     );
     lab.assert_stuck_at(11, ".schema");
     lab.answer("column", "stamp_ms");
-    lab.assert_passes();
-    let report = flat(&lab.check().stdout_text());
-    assert!(
-        report.contains("You predicted \"yes\"; the answer is \"no\": worth a second look"),
-        "{report}"
-    );
+    lab.assert_passes_reporting("You predicted \"yes\"; the answer is \"no\": worth a second look");
     say(&mut offline, "/quit");
     offline.finish();
     lab.assert_no_secret_logged();
@@ -725,9 +714,7 @@ fn a_chat_server_left_running_from_lesson_21_serves_lesson_22() {
     let mut server = lab.chat_server(&[]);
     assert_eq!(lab.run(&["lesson", "22"]).code(), 0);
     let lab = Lab { lesson: 22, ..lab };
-    lab.answer("late_time", "yes");
-    alice_sends(&server, "are you there?");
-    server.wait_chat("offline_store", "alice");
+    predict_and_store(&lab, &mut server);
     // Its `serve` line was carried into lesson 22's log, with its listen.
     lab.assert_stuck_at(4, "kill -9");
 }
