@@ -129,7 +129,13 @@ const ABSURD: &[&str] = &[
 ];
 
 /// Absurd-looking values that are in range on purpose: a seed is any u64.
-const IN_RANGE: &[(&str, &str)] = &[("--seed", "10000000000000000000"), ("--seed", "4000000000")];
+/// Attachments of 4 GB are big but reasonable: within the file limits.
+const IN_RANGE: &[(&str, &str)] = &[
+    ("--seed", "10000000000000000000"),
+    ("--seed", "4000000000"),
+    ("--max-file-size", "4000000000"),
+    ("--quota", "4000000000"),
+];
 
 /// One argument that takes a value, and how to write it on a command line.
 struct Numeric {

@@ -54,6 +54,15 @@ fn error(what: &str, condition: &str, text: &str) -> Vec<u8> {
     line(json!({"type": "error", "for": what, "error": condition, "text": text}))
 }
 
+/// Refuses a request: an error object for the client, and the same
+/// `stanza_error` narration an XMPP refusal gets, so that the server's
+/// terminal shows why a typed line did nothing.
+fn refuse(cx: &mut Ctx, user: &str, what: &str, condition: &str, text: &str) {
+    let said = format!("{what:?} refused: {condition} — {text}");
+    cx.narrate("stanza_error", user, &said);
+    cx.send(error(what, condition, text));
+}
+
 fn text_field<'v>(v: &'v Value, name: &str) -> Option<&'v str> {
     v.get(name).and_then(Value::as_str)
 }
@@ -66,39 +75,59 @@ impl JsonSession {
         }
     }
 
+    /// Who is logged in (or logging in) on this connection, if anyone.
+    fn user(&self) -> &str {
+        match &self.state {
+            State::Start => "",
+            State::Checking { user, .. } => user,
+            State::Online(jid) => jid.user().unwrap_or_default(),
+        }
+    }
+
     /// One object from the client.
     pub fn on_object(&mut self, cx: &mut Ctx, v: &Value) {
         let kind = match text_field(v, "type") {
             Some(k) => k,
             None if v.get("body").is_some() => "message",
             None => {
-                cx.send(error(
+                refuse(
+                    cx,
+                    self.user(),
                     "?",
                     "bad-request",
                     "every object needs a \"type\" (login, roster, add, accept, deny, remove, presence, who, history, upload, message, ping, logout), or a \"body\" for a message",
-                ));
+                );
                 return;
             }
         };
         match (&self.state, kind) {
             (State::Start, "login") => self.login(cx, v),
-            (State::Start, _) => cx.send(error(
+            (State::Start, _) => refuse(
+                cx,
+                "",
                 kind,
                 "not-authorized",
                 "log in first: {\"type\":\"login\",\"user\":\"alice\",\"password\":\"…\"}",
-            )),
-            (State::Checking { .. }, _) => cx.send(error(
+            ),
+            (State::Checking { user, .. }, _) => refuse(
+                cx,
+                user,
                 kind,
                 "not-authorized",
                 "wait for the answer to your login",
-            )),
-            (State::Online(_), "login") => {
-                cx.send(error("login", "not-allowed", "you are already logged in"))
-            }
+            ),
+            (State::Online(jid), "login") => refuse(
+                cx,
+                jid.user().unwrap_or_default(),
+                "login",
+                "not-allowed",
+                "you are already logged in",
+            ),
             (State::Online(jid), _) => {
                 let jid = jid.clone();
                 if let Err(e) = self.online(cx, &jid, kind, v) {
-                    cx.send(error(kind, e.condition, &e.text));
+                    let user = jid.user().unwrap_or_default();
+                    refuse(cx, user, kind, e.condition, &e.text);
                 }
             }
         }
@@ -195,8 +224,14 @@ impl JsonSession {
         match kind {
             "message" => {
                 let to = contact("to")?;
+                // The tutorial's message says who it is from; the server
+                // stamps the real sender over it (the core narrates that).
+                let claimed = text_field(v, "from")
+                    .and_then(|f| address(f, &domain).ok())
+                    .filter(|f| f.to_bare() != me.to_bare())
+                    .unwrap_or_else(|| me.clone());
                 let mut m = Message {
-                    from: me.clone(),
+                    from: claimed,
                     to,
                     kind: match text_field(v, "kind") {
                         Some(k) => MessageKind::parse(Some(k)),

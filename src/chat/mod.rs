@@ -114,7 +114,11 @@ pub fn run_accounts(action: &ChatAction) -> anyhow::Result<()> {
                 false,
             )?;
             let (element, explanation) = accounts::plain_auth(name, &pw);
-            eprintln!("{explanation}");
+            let width = terminal_size::terminal_size_of(std::io::stderr())
+                .map_or(100, |(w, _)| w.0 as usize);
+            for line in crate::trace::wrap::wrap(&explanation, width.saturating_sub(1)) {
+                eprintln!("{line}");
+            }
             element
         }
         ChatAction::Purge {
@@ -152,7 +156,10 @@ pub fn serve(args: &ChatServeArgs, t: &mut Tracer) -> anyhow::Result<()> {
             args.http_port
                 .unwrap_or(if port == 0 { 0 } else { DEFAULT_HTTP_PORT }),
         );
-        let (listener, files_addr) = listen_tcp(t, Side::Server, addr, 1024)?;
+        // Its socket calls are the chat listener's again: narrated once (the
+        // chat's), then one line for this one, so that `listen` in a
+        // lesson's log is always the chat's.
+        let (listener, files_addr) = listen_tcp(&mut Tracer::silent(), Side::Server, addr, 1024)?;
         config.files = Some(files::FilesConfig {
             base_url: format!("http://{files_addr}"),
             max_file_size: args.max_file_size as u64,

@@ -132,6 +132,8 @@ mod tests {
     fn references(text: &str) -> Vec<String> {
         text.split('{')
             .skip(1)
+            // `{"` opens a JSON object the advice quotes, not a template.
+            .filter(|r| !r.starts_with('"'))
             .filter_map(|r| r.split(['.', '|', '}']).next())
             .map(str::to_string)
             .collect()
@@ -208,10 +210,24 @@ mod tests {
                 earlier.push(&s.name);
             }
             for q in &l.meta.questions {
-                // A prediction is compared with a measured number: "three"
-                // and "65,507" must be read as numbers, "no" as 0.
+                // A prediction compared with a measure (a count, a value,
+                // a number, a yes or no) must be read as one: "three" and
+                // "65,507" as numbers, "no" as 0. One of words (a name, a
+                // state) is read as words.
+                let truth = q.truth.as_deref();
                 assert!(
-                    q.kind != QuestionKind::Predict || q.expects != Expects::Text,
+                    q.kind != QuestionKind::Predict || truth.is_some(),
+                    "{ctx}: prediction {} has no truth to compare it with",
+                    q.id
+                );
+                let measured = truth.is_some_and(|t| {
+                    t.ends_with(".count}")
+                        || t.ends_with(".value}")
+                        || super::super::answer::number(t, None).is_ok()
+                        || matches!(t, "yes" | "no")
+                });
+                assert!(
+                    q.kind != QuestionKind::Predict || q.expects != Expects::Text || !measured,
                     "{ctx}: prediction {} does not say how its answer is read (expects)",
                     q.id
                 );

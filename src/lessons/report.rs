@@ -157,12 +157,19 @@ fn prediction_report(q: &catalog::Question, said: &str, truth: &str) -> String {
     };
     let unit = match answer::read(truth, q.expects, None) {
         // The log writes 1 or 0.
-        Ok(answer::Reading::YesNo(yes)) => format!(" ({})", if yes { "yes" } else { "no" }),
+        Ok(answer::Reading::YesNo(yes)) if !matches!(truth.trim(), "yes" | "no") => {
+            format!(" ({})", if yes { "yes" } else { "no" })
+        }
         _ => unit.map(|u| format!(" {u}")).unwrap_or_default(),
     };
     // Both come from the session log, which may quote a peer.
     let said = crate::trace::escape::line(said);
-    format!("\nYou predicted \"{said}\"{read_as}; the log shows \"{truth}\"{unit}: {verdict}.\n")
+    // A truth that is no template is a fact of the protocol, not a measure.
+    let source = match q.truth.as_deref() {
+        Some(t) if t.contains('{') => "the log shows",
+        _ => "the answer is",
+    };
+    format!("\nYou predicted \"{said}\"{read_as}; {source} \"{truth}\"{unit}: {verdict}.\n")
 }
 
 /// Which commands in the log were started under another lesson (or before

@@ -37,6 +37,21 @@ impl NetError {
     /// Like [`NetError::emit`], with a message of the caller's wording (when
     /// "could not VERB TARGET" does not say what happened).
     pub fn emit_as(&self, tracer: &mut Tracer, side: Side, conn: Option<u64>, message: &str) {
+        self.emit_with(tracer, side, conn, message, None);
+    }
+
+    /// Like [`NetError::emit_as`], and with the caller's own next step
+    /// when the table's generic one would mislead (a chat client refused by
+    /// a port where no chat server runs is told to start `socklab chat
+    /// serve`, not a listener).
+    pub fn emit_with(
+        &self,
+        tracer: &mut Tracer,
+        side: Side,
+        conn: Option<u64>,
+        message: &str,
+        next: Option<&str>,
+    ) {
         let ex = self.explanation();
         tracer.emit(
             side,
@@ -45,7 +60,7 @@ impl NetError {
                 kind: ex.kind,
                 message: message.into(),
                 why: &ex.why,
-                next: &ex.next,
+                next: next.unwrap_or(&ex.next),
                 errno: self.source.raw_os_error(),
                 pointer: None,
             },

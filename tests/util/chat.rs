@@ -34,39 +34,77 @@ pub struct ChatServer {
     pub proc: Proc,
     pub port: u16,
     pub dir: tempfile::TempDir,
+    /// The lesson state directory its events are recorded in, if any.
+    pub state: Option<PathBuf>,
+}
+
+/// `socklab ARGS` with JSON events, recorded in the lessons of `state`
+/// (a learner's `SOCKLAB_STATE_DIR`) when given.
+pub fn socklab_in(args: &[&str], state: Option<&Path>) -> Command {
+    let mut cmd = socklab(args);
+    if let Some(dir) = state {
+        cmd.env("SOCKLAB_STATE_DIR", dir);
+    }
+    cmd
 }
 
 impl ChatServer {
     /// A server with these accounts (password [`PASSWORD`]).
     pub fn start(users: &[&str], extra: &[&str]) -> ChatServer {
+        ChatServer::start_in(users, extra, None)
+    }
+
+    /// The same, its events recorded in the current lesson of `state`.
+    pub fn start_in(users: &[&str], extra: &[&str], state: Option<&Path>) -> ChatServer {
         let dir = tempfile::tempdir().expect("tempdir");
         for user in users {
             add_user(dir.path(), user);
         }
-        let (proc, port) = ChatServer::launch(dir.path(), extra);
-        ChatServer { proc, port, dir }
+        let (proc, port) = ChatServer::launch(dir.path(), "0", extra, state);
+        let state = state.map(Path::to_path_buf);
+        ChatServer {
+            proc,
+            port,
+            dir,
+            state,
+        }
     }
 
-    fn launch(data: &Path, extra: &[&str]) -> (Proc, u16) {
+    fn launch(data: &Path, port: &str, extra: &[&str], state: Option<&Path>) -> (Proc, u16) {
         let data = data.to_str().expect("utf-8 path").to_string();
-        let mut args = vec!["chat", "serve", "0", "--data-dir", &data];
+        let mut args = vec!["chat", "serve", port, "--data-dir", &data];
         args.extend_from_slice(extra);
-        let mut p = Proc::spawn("chat serve", socklab(&args));
+        let mut p = Proc::spawn("chat serve", socklab_in(&args, state));
         p.wait_for("listen");
         let port = p.port();
         (p, port)
     }
 
-    /// Kills the server (SIGKILL) and starts a new one on the same data.
-    pub fn kill_and_restart(&mut self, extra: &[&str]) {
+    /// Kills the server (SIGKILL) and waits until it is gone; its data stays.
+    pub fn kill(&mut self) {
         let old = std::mem::replace(
             &mut self.proc,
             Proc::spawn("placeholder", Command::new("true")),
         );
         old.kill();
-        let (proc, port) = ChatServer::launch(self.dir.path(), extra);
+    }
+
+    /// Kills the server (SIGKILL) and starts a new one on the same data.
+    pub fn kill_and_restart(&mut self, extra: &[&str]) {
+        self.kill();
+        let (proc, port) = ChatServer::launch(self.dir.path(), "0", extra, self.state.as_deref());
         self.proc = proc;
         self.port = port;
+    }
+
+    /// Kills the server (SIGKILL) and starts it again as a person would:
+    /// the same command, so the same port and data (SO_REUSEADDR lets it
+    /// bind at once).
+    pub fn kill_and_restart_same(&mut self, extra: &[&str]) {
+        self.kill();
+        let port = self.port.to_string();
+        let (proc, _) = ChatServer::launch(self.dir.path(), &port, extra, self.state.as_deref());
+        self.proc = proc;
     }
 
     pub fn data(&self) -> &Path {
@@ -265,8 +303,21 @@ impl Client {
     /// Starts a client of the server on `port`; `keys` holds `.pw-USER`.
     pub fn start(port: u16, jid: &str, keys: &Path, extra: &[&str]) -> Client {
         let cache = tempfile::tempdir().expect("tempdir");
-        let proc = Client::spawn(port, jid, keys, cache.path(), extra);
+        let proc = Client::spawn(port, jid, keys, cache.path(), extra, None);
         Client { proc, cache }
+    }
+
+    /// A client whose events are recorded in the current lesson of `state`,
+    /// its cache in `cache` (a learner's one data directory, kept between runs).
+    pub fn start_in(
+        port: u16,
+        jid: &str,
+        keys: &Path,
+        cache: &Path,
+        extra: &[&str],
+        state: &Path,
+    ) -> Proc {
+        Client::spawn(port, jid, keys, cache, extra, Some(state))
     }
 
     /// Starts a client and waits until it is online.
@@ -284,11 +335,18 @@ impl Client {
         keys: &Path,
         extra: &[&str],
     ) -> Client {
-        let proc = Client::spawn(port, jid, keys, cache.path(), extra);
+        let proc = Client::spawn(port, jid, keys, cache.path(), extra, None);
         Client { proc, cache }
     }
 
-    fn spawn(port: u16, jid: &str, keys: &Path, cache: &Path, extra: &[&str]) -> Proc {
+    fn spawn(
+        port: u16,
+        jid: &str,
+        keys: &Path,
+        cache: &Path,
+        extra: &[&str],
+        state: Option<&Path>,
+    ) -> Proc {
         let user = jid.split('@').next().unwrap_or(jid);
         let server = format!("127.0.0.1:{port}");
         let pw = keys.join(format!(".pw-{user}"));
@@ -296,7 +354,7 @@ impl Client {
         let mut args = vec!["chat", jid, "--server", &server, "--password-file", &pw];
         args.extend_from_slice(&["--data-dir", &cache]);
         args.extend_from_slice(extra);
-        Proc::spawn(&format!("socklab chat {jid}"), socklab(&args))
+        Proc::spawn(&format!("socklab chat {jid}"), socklab_in(&args, state))
     }
 
     /// Types one line.

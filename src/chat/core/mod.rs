@@ -230,12 +230,18 @@ impl Core {
             return;
         };
         if session.available {
-            let p = Presence::new(
-                session.jid.clone(),
-                None,
-                super::model::PresenceKind::Unavailable,
+            let jid = session.jid.clone();
+            let p = Presence::new(jid.clone(), None, super::model::PresenceKind::Unavailable);
+            let reached = self.broadcast(t, id, p, out);
+            // The client said no `<presence type='unavailable'/>` (Ctrl-C, a
+            // dropped connection, or `</stream:stream>` alone): the server
+            // says it for the session, or its contacts would see it online
+            // for ever.
+            let user = jid.user().unwrap_or_default().to_string();
+            let text = format!(
+                "{jid}'s session ended while it was available: the server sends its unavailable presence (RFC 6121 §4.6.3), to {reached} session(s) of contacts subscribed to {user}"
             );
-            self.broadcast(t, id, p, out);
+            self.narrate(t, Some(id), "presence", &user, &text);
         }
         self.offline_unwritten.remove(&id);
         let Some(session) = self.sessions.remove(&id) else {

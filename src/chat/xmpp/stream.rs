@@ -284,7 +284,7 @@ impl XmppStream {
             } => {
                 let mechanism = self.exchange.as_ref().map(ServerExchange::mechanism);
                 let how = match mechanism {
-                    Some(Mechanism::Plain) => "her password crossed the wire base64-encoded, not encrypted — anyone who can read the socket can read it (see SCRAM)".to_string(),
+                    Some(Mechanism::Plain) => "the password crossed the wire base64-encoded, not encrypted — anyone who can read the socket can read it (see SCRAM)".to_string(),
                     Some(Mechanism::Scram(_)) => "the password never crossed the wire: the client proved it knows it (p=), and the server proved it holds the stored key (v=)".to_string(),
                     _ => "an anonymous login: a made-up name, no account".to_string(),
                 };

@@ -5,6 +5,9 @@
 //! A reference to a skipped step (the foreign side) cannot be checked and
 //! drops its condition; a reference to a field the matched event lacks
 //! makes the condition false: a check never passes on what it could not see.
+//!
+//! A `{` followed by `"` opens a JSON object, not a template: advice can
+//! quote a line of the chat's JSON protocol (`{"to":"bob","body":"hi"}`).
 
 use std::collections::HashMap;
 
@@ -66,6 +69,11 @@ pub(super) fn try_fill(
     let mut rest = template;
     while let Some(open) = rest.find('{') {
         out.push_str(&rest[..open]);
+        if json_at(rest, open) {
+            out.push('{');
+            rest = &rest[open + 1..];
+            continue;
+        }
         let Some(close) = rest[open..].find('}').map(|c| c + open) else {
             break;
         };
@@ -89,6 +97,11 @@ pub(super) fn fill(template: &str, bindings: &HashMap<String, Bound>, events: &[
     let mut out = String::new();
     let mut rest = template;
     while let Some(open) = rest.find('{') {
+        if json_at(rest, open) {
+            out.push_str(&rest[..=open]);
+            rest = &rest[open + 1..];
+            continue;
+        }
         let Some(close) = rest[open..].find('}').map(|c| c + open) else {
             break;
         };
@@ -102,6 +115,11 @@ pub(super) fn fill(template: &str, bindings: &HashMap<String, Bound>, events: &[
     }
     out.push_str(rest);
     out
+}
+
+/// Whether the `{` at `open` starts a JSON object (`{"to":…`): text.
+fn json_at(text: &str, open: usize) -> bool {
+    text[open + 1..].starts_with('"')
 }
 
 pub(super) fn split_default(inner: &str) -> (&str, Option<&str>) {
@@ -141,5 +159,19 @@ mod tests {
         let answer = json!({"value": "33 bytes", "other": "lots"});
         assert_eq!(field(&answer, "value.number").as_deref(), Some("33"));
         assert_eq!(field(&answer, "other.number"), None);
+    }
+
+    #[test]
+    fn a_json_object_in_advice_is_text_beside_a_template() {
+        let (bindings, events) = (HashMap::new(), Vec::new());
+        let advice = r#"type {"to":"bob","body":"hi"} on port {serving.addr.port|5222}"#;
+        assert_eq!(
+            fill(advice, &bindings, &events),
+            r#"type {"to":"bob","body":"hi"} on port 5222"#
+        );
+        match try_fill(r#"~ {"type":"message"}"#, &bindings, &events) {
+            Filled::Text(t) => assert_eq!(t, r#"~ {"type":"message"}"#),
+            _ => panic!("a JSON object is not a template"),
+        }
     }
 }

@@ -12,7 +12,8 @@
 //! socket, its connections. The new log would not show them, and a check
 //! would say "nothing is listening" to a listener. So the process keeps the
 //! lines of its standing steps ([`Standing`]: start, socket, bind, listen,
-//! connect, connected, and accept until that connection closes) and writes
+//! connect, connected, a chat server's `serve`, and accept until that
+//! connection closes) and writes
 //! them again at the top of the new log, with their original times, marked
 //! `"carried": true` and `"started_under"` (the lesson current when the
 //! process started, or null). The check then counts the process and says
@@ -156,6 +157,16 @@ impl Standing {
                 | Event::Listen { .. }
                 | Event::Connect { .. }
                 | Event::Connected { .. },
+                None,
+            ) if self.process.len() < PROCESS_LINES => {
+                self.process.push((rec.event.step(), to_line(rec)?));
+            }
+            // A chat server's first narration says what it serves (domain,
+            // address, data directory): as standing as its listen.
+            (
+                Event::Chat {
+                    action: "serve", ..
+                },
                 None,
             ) if self.process.len() < PROCESS_LINES => {
                 self.process.push((rec.event.step(), to_line(rec)?));

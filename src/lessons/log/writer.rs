@@ -26,6 +26,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde_json::{Value, json};
 
 use super::follow::{Change, Follow};
+use super::secrets::Secrets;
 use super::{CAP, KEEP, MAX_LINE, open_for_appending};
 use crate::lessons::progress::State;
 use crate::trace::json::{SCHEMA_VERSION, to_line};
@@ -120,6 +121,8 @@ pub struct LessonLog {
     /// Which lesson's log to write, for a command's sink; None for a sink
     /// opened on one log (an answer, a usage error).
     follow: Option<Follow>,
+    /// Masks passwords in previews before they are recorded.
+    secrets: Secrets,
 }
 
 impl LessonLog {
@@ -141,6 +144,7 @@ impl LessonLog {
             streams: HashMap::new(),
             stopped: false,
             follow: None,
+            secrets: Secrets::default(),
         })
     }
 
@@ -156,6 +160,7 @@ impl LessonLog {
             streams: HashMap::new(),
             stopped: false,
             follow: Some(Follow::start(state)),
+            secrets: Secrets::default(),
         };
         log.open_current();
         log
@@ -355,6 +360,20 @@ impl Sink for LessonLog {
             }
             tally.kept += 1;
         }
+        let masked = self.secrets.mask(rec);
+        let event;
+        let masked_rec;
+        let rec = match &masked {
+            Some(m) => {
+                event = m.event(rec.event);
+                masked_rec = Record {
+                    event: &event,
+                    ..*rec
+                };
+                &masked_rec
+            }
+            None => rec,
+        };
         let line = to_line(rec)?;
         if line.len() >= MAX_LINE {
             // Too long to read back (a huge error message): counted instead.

@@ -72,7 +72,10 @@ impl Link<'_> {
 
     /// No server: the chat goes on with what the cache knows.
     pub fn offline(&mut self, e: NetError) {
-        e.emit(self.t, Side::Client, None);
+        let next = (e.explanation().kind == "connection_refused").then_some(
+            "start the chat server (`socklab chat serve` in another terminal), or point at it with --server HOST:PORT",
+        );
+        e.emit_with(self.t, Side::Client, None, &e.to_string(), next);
         let why = e.to_string();
         let why = why.as_str();
         let text = format!(
