@@ -259,3 +259,38 @@ fn a_login_typed_by_hand_through_connect_proto_xml_works() {
     let done = c.finish();
     assert_eq!(done.code(), 0, "{}", done.stderr);
 }
+
+#[test]
+fn an_event_file_never_holds_a_password_typed_by_hand() {
+    let server = ChatServer::start(&["alice"], &[]);
+    let events = server.data().join("typed.jsonl");
+    let events_arg = events.to_str().expect("utf-8").to_string();
+    let mut c = util::Proc::socklab(&[
+        "--events",
+        &events_arg,
+        "connect",
+        "--proto",
+        "json",
+        "127.0.0.1",
+        &server.port.to_string(),
+    ]);
+    let login = json!({"type": "login", "user": "alice", "password": util::chat::PASSWORD});
+    c.write(format!("{login}\n").as_bytes());
+    c.wait_until("logged in", |evs| {
+        evs.iter().any(|e| {
+            e["step"] == "frame" && e["text"].as_str().is_some_and(|t| t.contains("logged_in"))
+        })
+    });
+    c.close_stdin();
+    let _ = c.finish();
+    let recorded = std::fs::read_to_string(&events).expect("event file");
+    assert!(recorded.contains("\"step\":\"write\""), "{recorded}");
+    assert!(
+        !recorded.contains(util::chat::PASSWORD),
+        "the password reached the event file"
+    );
+    assert!(
+        recorded.contains("•••"),
+        "the password is masked where it was"
+    );
+}

@@ -45,6 +45,9 @@ pub struct JsonSink {
     failed: bool,
     /// Whether `out` is a terminal (see [`JsonSink::on_terminal`]).
     terminal: bool,
+    /// An event file masks passwords in what it records (see
+    /// [`super::secrets`]): a file outlives the moment.
+    secrets: Option<super::secrets::Secrets>,
 }
 
 impl JsonSink {
@@ -56,6 +59,7 @@ impl JsonSink {
             path: None,
             failed: false,
             terminal: false,
+            secrets: None,
         }
     }
 
@@ -72,6 +76,7 @@ impl JsonSink {
         let terminal = file.is_terminal();
         Ok(JsonSink {
             path: Some(path.to_path_buf()),
+            secrets: Some(super::secrets::Secrets::default()),
             ..JsonSink::new(Box::new(file), level).on_terminal(terminal)
         })
     }
@@ -107,6 +112,20 @@ impl Sink for JsonSink {
             return Ok(());
         }
         self.line.clear();
+        let masked = self.secrets.as_mut().and_then(|s| s.mask(rec));
+        let event;
+        let masked_rec;
+        let rec = match &masked {
+            Some(m) => {
+                event = m.event(rec.event);
+                masked_rec = Record {
+                    event: &event,
+                    ..*rec
+                };
+                &masked_rec
+            }
+            None => rec,
+        };
         write_line(rec, &mut self.line)?;
         if self.terminal
             && let Ok(json) = std::str::from_utf8(&self.line)

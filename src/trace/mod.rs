@@ -14,6 +14,8 @@ pub mod event;
 pub mod explain;
 pub mod hexdump;
 pub mod json;
+pub mod redact;
+pub mod secrets;
 pub mod terminal;
 pub mod text;
 pub mod untrusted;

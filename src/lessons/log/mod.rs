@@ -14,7 +14,7 @@
 //!   datagram, pending, poll...) only the first [`KEEP`] per connection and
 //!   step; the rest are counted in `log_summary` events. A lesson needs
 //!   steps, counts and short previews, not every frame of a 10 MB transfer;
-//! - what a preview may show ([`secrets`]): never a password, a SASL
+//! - what a preview may show ([`crate::trace::secrets`]): never a password, a SASL
 //!   payload or a SCRAM proof, whichever command read or wrote it;
 //! - how big the file grows: at most [`CAP`] bytes. The process that reaches
 //!   the cap appends one `log_full` event and every writer stops there;
@@ -37,7 +37,6 @@
 
 pub mod follow;
 pub mod reader;
-pub mod secrets;
 pub mod writer;
 
 use std::fs::{File, OpenOptions};

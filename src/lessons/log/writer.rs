@@ -26,10 +26,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde_json::{Value, json};
 
 use super::follow::{Change, Follow};
-use super::secrets::Secrets;
 use super::{CAP, KEEP, MAX_LINE, open_for_appending};
 use crate::lessons::progress::State;
 use crate::trace::json::{SCHEMA_VERSION, to_line};
+use crate::trace::secrets::Secrets;
 use crate::trace::{Event, Level, Record, Side, Sink};
 
 /// How often a connection whose events are being counted gets a summary.

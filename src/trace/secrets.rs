@@ -1,4 +1,5 @@
-//! Passwords kept out of the session log, whatever command recorded them.
+//! Passwords kept out of the session logs and event files, whatever command
+//! recorded them.
 //!
 //! The chat lessons have the learner log in by hand (a JSON login typed into
 //! `socklab connect --proto json`, PLAIN's `<auth>` pasted into `connect
@@ -24,8 +25,8 @@
 
 use std::collections::HashMap;
 
-use crate::chat::redact::Redactor;
-use crate::trace::{Data, Event, Record, Side, Untrusted};
+use super::redact::Redactor;
+use super::{Data, Event, Record, Side, Untrusted};
 
 /// What a masked event shows instead of a frame summary that quoted a
 /// secret the redactor cannot find there (an XML element's text).
