@@ -201,7 +201,13 @@ fn lesson_7_non_blocking() {
     });
     let mut b = lab.spawn(&["-v", "connect", "127.0.0.1", &port.to_string()]);
     b.write(b"ready?\n");
-    a.wait_for("read");
+    // A reads, then read() says EAGAIN: wait for that before B's FIN, or
+    // the data and the FIN may come in one round and no EAGAIN is seen.
+    a.wait_until("read() would block after the read", |evs| {
+        evs.iter()
+            .skip_while(|e| e["step"] != "read")
+            .any(|e| e["step"] == "would_block" && e["op"] == "read")
+    });
     b.close_stdin();
     a.wait_for("peer_closed");
     a.close_stdin();
