@@ -630,6 +630,7 @@ pub enum ChatAction {
     Send(ChatSendArgs),
     /// Create an account (the password is asked for, or read from --password-file)
     Adduser {
+        /// The account's name: alice (the part before @); NAME@DOMAIN is the JID
         #[arg(value_name = "NAME")]
         name: String,
         /// Read the password from the first line of FILE
@@ -640,6 +641,7 @@ pub enum ChatAction {
     },
     /// Delete an account, its roster and its offline messages
     Deluser {
+        /// The account's name: alice (the part before @); NAME@DOMAIN is the JID
         #[arg(value_name = "NAME")]
         name: String,
         #[command(flatten)]
@@ -647,6 +649,7 @@ pub enum ChatAction {
     },
     /// Change an account's password
     Passwd {
+        /// The account's name: alice (the part before @); NAME@DOMAIN is the JID
         #[arg(value_name = "NAME")]
         name: String,
         /// Read the password from the first line of FILE
@@ -657,6 +660,7 @@ pub enum ChatAction {
     },
     /// Print the <auth/> element that logs NAME in with SASL PLAIN, to type into `socklab connect --proto xml`
     Plain {
+        /// The account's name: alice (the part before @); NAME@DOMAIN is the JID
         #[arg(value_name = "NAME")]
         name: String,
         /// Read the password from the first line of FILE

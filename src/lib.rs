@@ -279,7 +279,12 @@ pub fn tracer_for(
             JsonSink::new(Box::new(io::stderr()), detail).on_terminal(io::stderr().is_terminal());
         tracer.add(Box::new(sink));
     } else {
-        let level = if out.quiet { Level::Error } else { detail };
+        let level = if out.quiet {
+            tracer.set_quiet_screen();
+            Level::Error
+        } else {
+            detail
+        };
         tracer.add(Box::new(TextSink::new(
             Box::new(io::stderr()),
             level,

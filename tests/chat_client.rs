@@ -437,9 +437,13 @@ fn a_message_is_shown_escaped_on_a_terminal_and_exact_in_a_pipe() {
 }
 
 #[test]
-fn quiet_leaves_only_the_messages() {
+fn quiet_leaves_the_conversation_and_its_news_on_stdout() {
     let server = ChatServer::start(&["alice", "bob"], &[]);
     alice_to_bob(&server, "quiet please", &[]);
+    // A friend request waits for bob too: with -q it must still reach him.
+    let mut alice = Client::login(server.port, "alice@localhost", server.data(), &[]);
+    alice.line("/add bob");
+    alice.wait_chat("roster", "bob@localhost subscription=none, waiting");
     let cache = tempfile::tempdir().expect("tempdir");
     let mut cmd = std::process::Command::new(util::bin());
     cmd.args([
@@ -457,12 +461,29 @@ fn quiet_leaves_only_the_messages() {
     .arg(cache.path());
     let mut bob = util::Proc::spawn("socklab -q chat bob", cmd);
     bob.wait_stdout(b"alice \xe2\x86\x92 bob: quiet please\n");
+    bob.wait_stdout(b"alice wants to be your friend");
+    // A line with nobody to go to is news too: the person must learn why.
+    bob.write(b"lost words\n");
+    bob.wait_stdout(b"who is this for?");
+    bob.write(b"/accept alice\n");
+    alice.wait_chat("subscription", "bob accepted");
+    alice.wait_chat("subscribe", "/accept bob");
+    alice.line("/accept bob");
+    bob.wait_stdout(b"alice accepted");
+    bob.wait_stdout(b"alice is online");
     bob.write(b"/quit\n");
     let done = bob.finish();
     assert_eq!(done.code(), 0);
     assert_eq!(done.stderr, "", "no narration with -q");
     let out = done.stdout_text();
-    assert_eq!(out.lines().count(), 1, "{out}");
+    assert!(out.starts_with("online as bob@localhost/"), "{out}");
+    for step in ["write()", "<stream", "SASL", "sync", "roster push"] {
+        assert!(
+            !out.contains(step),
+            "protocol detail {step:?} on stdout: {out}"
+        );
+    }
+    assert_eq!(alice.quit().code(), 0);
 }
 
 #[test]

@@ -168,8 +168,8 @@ pub fn serve(args: &ChatServeArgs, t: &mut Tracer) -> anyhow::Result<()> {
             dir: data_dir(args.data.data_dir.as_deref()).join("files"),
         });
         let text = format!(
-            "file service on http://{files_addr}: attachments are uploaded here (PUT into a slot) and fetched from here (GET), each up to {} bytes",
-            args.max_file_size
+            "file service on http://{files_addr}: attachments are uploaded here (PUT into a slot) and fetched from here (GET), each up to {} (--max-file-size)",
+            crate::units::show_size(args.max_file_size)
         );
         t.emit(
             Side::Server,

@@ -59,6 +59,7 @@ pub struct Tracer {
     start_unix: Duration,
     pid: u32,
     command: &'static str,
+    quiet_screen: bool,
 }
 
 impl Tracer {
@@ -72,6 +73,7 @@ impl Tracer {
                 .unwrap_or_default(),
             pid: std::process::id(),
             command,
+            quiet_screen: false,
         }
     }
 
@@ -89,6 +91,17 @@ impl Tracer {
 
     pub fn command(&self) -> &'static str {
         self.command
+    }
+
+    /// `-q` on a terminal's stderr (not `--json`): a person reads no
+    /// narration, so a program whose narration carries the conversation's
+    /// news (the chat client: "bob is online") prints that news itself.
+    pub fn set_quiet_screen(&mut self) {
+        self.quiet_screen = true;
+    }
+
+    pub fn screen_is_quiet(&self) -> bool {
+        self.quiet_screen
     }
 
     /// Whether any sink would render an event of this level. Callers on the

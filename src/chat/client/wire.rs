@@ -138,9 +138,42 @@ pub struct Cx<'a> {
     pub updates: Vec<Update>,
     /// Bytes already written or queued on the connection before `out`.
     pub base: u64,
+    /// With `-q` in an interactive chat: the news narrated in this step
+    /// (see [`NEWS`]), for the chat to print on stdout.
+    pub news: Option<Vec<String>>,
 }
 
-impl Cx<'_> {
+/// The chat events a person must see even with `-q`: what happened to
+/// their contacts, their requests and their lines. (Protocol steps, sync and
+/// cache details stay narration.)
+const NEWS: &[&str] = &[
+    "notice",
+    "online",
+    "offline",
+    "subscribe",
+    "subscription",
+    "presence",
+    "refused",
+    "add",
+    "accept",
+    "deny",
+    "remove",
+    "stream_error",
+];
+
+impl<'a> Cx<'a> {
+    pub fn new(t: &'a mut Tracer, conn: Option<u64>, user: &'a str, base: u64, news: bool) -> Self {
+        Cx {
+            t,
+            conn,
+            user,
+            out: Vec::new(),
+            updates: Vec::new(),
+            base,
+            news: news.then(Vec::new),
+        }
+    }
+
     pub fn send(&mut self, bytes: impl AsRef<[u8]>) {
         self.out.extend_from_slice(bytes.as_ref());
     }
@@ -149,6 +182,11 @@ impl Cx<'_> {
         let user = self.user;
         self.t
             .emit(Side::Client, self.conn, Event::Chat { action, user, text });
+        if let Some(news) = &mut self.news {
+            if NEWS.contains(&action) {
+                news.push(text.to_string());
+            }
+        }
     }
 
     pub fn update(&mut self, u: Update) {

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use mio::{Events, Poll, Token, Waker};
 
-use super::chat::{Chat, Input, Phase};
+use super::chat::{Chat, Input, Mode, Phase};
 use super::wire::{Cx, Update, Wire};
 use crate::framing::{FrameReader, JsonFraming, Limits, Role, codec};
 use crate::net::conn::Conn;
@@ -58,6 +58,8 @@ pub struct Link<'t> {
     close_by: Option<Instant>,
     login_by: Option<Instant>,
     buf: Vec<u8>,
+    /// `-q` in an interactive chat: news goes to stdout (see `Cx::news`).
+    news: bool,
 }
 
 impl<'t> Link<'t> {
@@ -71,7 +73,9 @@ impl<'t> Link<'t> {
             codec(wire.proto(), JsonFraming::Newline, Role::Client),
             Limits::default(),
         );
+        let news = t.screen_is_quiet() && matches!(chat.mode, Mode::Interactive);
         Ok(Link {
+            news,
             t,
             poll: Poll::new()?,
             conn: None,
@@ -135,14 +139,7 @@ impl<'t> Link<'t> {
             }
             self.deadlines();
         }
-        let mut cx = Cx {
-            t: self.t,
-            conn: None,
-            user: &self.user,
-            out: Vec::new(),
-            updates: Vec::new(),
-            base: 0,
-        };
+        let mut cx = Cx::new(self.t, None, &self.user, 0, false);
         self.chat.result(&mut cx)
     }
 
@@ -173,6 +170,9 @@ impl<'t> Link<'t> {
     }
 
     fn narrate(&mut self, action: &str, text: &str) {
+        if self.news && action == "notice" {
+            self.chat.print(text);
+        }
         self.t.emit(
             Side::Client,
             Some(CONN_ID),
@@ -193,18 +193,12 @@ impl<'t> Link<'t> {
             wire,
             chat,
             user,
+            news,
             ..
         } = self;
         let base = conn.as_ref().map_or(0, |c| c.sent + c.queued() as u64);
         let id = conn.as_ref().map(|_| CONN_ID);
-        let mut cx = Cx {
-            t,
-            conn: id,
-            user,
-            out: Vec::new(),
-            updates: Vec::new(),
-            base,
-        };
+        let mut cx = Cx::new(t, id, user, base, *news);
         f(wire.as_mut(), chat, &mut cx);
         while !cx.updates.is_empty() {
             for u in std::mem::take(&mut cx.updates) {
@@ -212,6 +206,9 @@ impl<'t> Link<'t> {
             }
         }
         chat.pump(wire.as_mut(), &mut cx);
+        for line in cx.news.take().unwrap_or_default() {
+            chat.print(&line);
+        }
         let out = std::mem::take(&mut cx.out);
         if let Some(c) = conn {
             c.queue(Rc::new(out));

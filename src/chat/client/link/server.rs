@@ -194,14 +194,7 @@ impl Link<'_> {
     }
 
     pub(super) fn written(&mut self, sent: u64) {
-        let mut cx = Cx {
-            t: self.t,
-            conn: Some(CONN_ID),
-            user: &self.user,
-            out: Vec::new(),
-            updates: Vec::new(),
-            base: 0,
-        };
+        let mut cx = Cx::new(self.t, Some(CONN_ID), &self.user, 0, false);
         self.chat.written(sent, &mut cx);
     }
 

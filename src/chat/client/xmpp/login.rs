@@ -110,7 +110,7 @@ impl XmppClient {
                 cx.send(El::stanza("presence").xml());
                 self.announced = true;
                 cx.narrate(
-                    "presence",
+                    "announce",
                     "initial presence sent (<presence/>, RFC 6121 §4.2): you are online; the server tells your friends and sends you theirs, and any offline messages",
                 );
                 self.go_online(cx);
@@ -127,7 +127,7 @@ impl XmppClient {
             self.request(cx, "roster", iq, Pending::Roster);
         } else {
             cx.narrate(
-                "presence",
+                "announce",
                 "no roster and no presence: this session only sends, so it stays invisible and leaves offline messages for your next real login",
             );
             self.go_online(cx);

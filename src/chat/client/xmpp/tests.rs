@@ -64,14 +64,7 @@ impl Script {
         &mut self,
         f: impl FnOnce(&mut XmppClient, &mut FrameReader, &mut Cx),
     ) -> (String, Vec<Update>) {
-        let mut cx = Cx {
-            t: &mut self.t,
-            conn: None,
-            user: "alice",
-            out: Vec::new(),
-            updates: Vec::new(),
-            base: 0,
-        };
+        let mut cx = Cx::new(&mut self.t, None, "alice", 0, false);
         f(&mut self.client, &mut self.reader, &mut cx);
         (String::from_utf8(cx.out).expect("utf-8"), cx.updates)
     }
