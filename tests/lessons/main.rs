@@ -76,10 +76,11 @@ impl Lab {
         assert_eq!(
             f.code(),
             0,
-            "lesson {} should pass:\n{}{}",
+            "lesson {} should pass:\n{}{}\n{}",
             self.lesson,
             f.stdout_text(),
-            f.stderr
+            f.stderr,
+            self.session_logs()
         );
         assert!(
             f.stdout_text()
@@ -87,6 +88,31 @@ impl Lab {
             "{}",
             f.stdout_text()
         );
+    }
+
+    /// The end of every session log in the lab, for a failure's message: a
+    /// check that fails in CI only is explained by what it read.
+    fn session_logs(&self) -> String {
+        let mut out = String::new();
+        let Ok(dir) = std::fs::read_dir(self.dir.path().join("sessions")) else {
+            return "(no sessions directory)".into();
+        };
+        for entry in dir.flatten() {
+            let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+            let lines: Vec<&str> = text.lines().collect();
+            let from = lines.len().saturating_sub(150);
+            out.push_str(&format!(
+                "--- {} ({} lines, the last {}):\n",
+                entry.path().display(),
+                lines.len(),
+                lines.len() - from
+            ));
+            for line in &lines[from..] {
+                out.extend(line.chars().take(300));
+                out.push('\n');
+            }
+        }
+        out
     }
 
     /// Asserts that the check fails at step `n` (1-based) with advice containing `says`.
