@@ -724,7 +724,7 @@ pub struct ChatServeArgs {
     /// Largest stanza or JSON line accepted; a bigger one ends the stream with policy-violation (1k to 64MiB)
     #[arg(long, value_name = "SIZE", value_parser = size_in(KIB, 64 * MIB), default_value = "256k")]
     pub max_stanza: usize,
-    /// Close a connection that has not logged in after DUR (1s to 1h)
+    /// Close a connection that has not logged in after DUR (1s to 1h); a file-service connection quiet for DUR (30s at most) too
     #[arg(long, value_name = "DUR", value_parser = duration_in(SECOND, HOUR), default_value = "60s")]
     pub login_timeout: Duration,
     /// Keep archived messages DAYS days, deleting older ones at start and every hour (1 to 36500; default: keep them all)

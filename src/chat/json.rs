@@ -365,20 +365,21 @@ impl JsonSession {
                     )
                 })?;
                 let user = me.user().unwrap_or_default();
-                let slot = crate::chat::files::request_slot(
+                let slot = match crate::chat::files::request_slot(
                     &cx.core.store,
                     &files,
                     user,
                     name,
                     size,
                     text_field(v, "content_type"),
-                )
-                .map_err(|e| StanzaError::new("not-acceptable", "modify", e.text()))?;
-                let text = format!(
-                    "upload slot for {user}: PUT to {}, GET from {}",
-                    slot.put_url, slot.get_url
-                );
-                cx.narrate("upload_slot", user, &text);
+                ) {
+                    Ok(slot) => slot,
+                    Err(e) => {
+                        cx.send(line(slot_refusal(&e)));
+                        return Ok(());
+                    }
+                };
+                cx.narrate("upload_slot", user, &slot.narration(user, name, size));
                 cx.send(line(
                     json!({"type": "slot", "put": slot.put_url, "get": slot.get_url, "size": size}),
                 ));
@@ -480,6 +481,23 @@ fn history_query(v: &Value, domain: &str) -> Result<crate::chat::store::Query, S
                 (m as usize).min(crate::chat::xmpp::mam::MAX_MAX)
             }),
     })
+}
+
+/// A refused slot with XMPP's conditions (XEP-0363 §4.2): `file-too-large`
+/// carries the limit, as XMPP's `<max-file-size/>` does.
+fn slot_refusal(e: &crate::chat::files::SlotError) -> Value {
+    use crate::chat::files::SlotError;
+    let condition = match e {
+        SlotError::TooLarge { .. } => "file-too-large",
+        SlotError::Quota { .. } => "resource-constraint",
+        SlotError::Bad(_) => "bad-request",
+        SlotError::Internal(_) => "internal-server-error",
+    };
+    let mut v = json!({"type": "error", "for": "upload", "error": condition, "text": e.text()});
+    if let SlotError::TooLarge { max } = e {
+        v["max_file_size"] = json!(max);
+    }
+    v
 }
 
 /// `bob` means `bob@DOMAIN`; a full JID is taken as it is.

@@ -7,7 +7,8 @@ Reads one JSON command per line on stdin and prints one JSON event per line
 on stderr (with a "step" key, as socklab's --json events have), so a test can drive a scenario step by step and wait for each
 event with a deadline. Plain TCP on 127.0.0.1 only.
 
-commands: {"cmd": "send", "to": JID, "body": TEXT, "type": "chat"}
+commands: {"cmd": "send", "to": JID, "body": TEXT, "type": "chat", "url": URL}
+                                             (url: an XEP-0066 <x xmlns='jabber:x:oob'>)
           {"cmd": "subscribe" | "subscribed" | "unsubscribe" | "unsubscribed", "to": JID}
           {"cmd": "roster"}                  -> {"event": "roster", "items": {...}}
           {"cmd": "roster_add", "jid": JID, "name": NAME}
@@ -18,14 +19,24 @@ commands: {"cmd": "send", "to": JID, "body": TEXT, "type": "chat"}
                                                  "first", "last", "count", "complete"}
           {"cmd": "mam_pages", "with": JID, "max": N, "reverse": BOOL}
                                              -> {"event": "mam_pages", "pages": [[...], ...]}
+          {"cmd": "upload", "path": PATH, "content_type": TYPE}
+                                             -> {"event": "uploaded", "url": GET-URL}
+                                                | "upload_error" (kind, text, status)
+          {"cmd": "slot", "name": NAME, "size": N}
+                                             -> {"event": "slot", "put", "get"} | "iq_error"
+                                                (with "app", "max_file_size" for file-too-large)
           {"cmd": "quit"}
 events:   session_start, failed_auth, disconnected, message, presence,
           subscribe, subscribed, unsubscribe, unsubscribed, roster, roster_push,
-          mam, mam_pages, iq_error
+          mam, mam_pages, iq_error, uploaded, upload_error, slot
 
 "mam" is one XEP-0313 query, one page (XEP-0059 paging by archive id);
 "mam_pages" walks the whole archive with slixmpp's own page iterator,
 forwards, or backwards from the last page with reverse.
+"upload" is slixmpp's whole XEP-0363 flow: disco for the upload service, a
+slot request, the PUT (with aiohttp); "slot" is the slot request alone, so
+that a test sees the server's refusal rather than slixmpp's own size check.
+A received message's XEP-0066 URL is its event's "url".
 """
 import asyncio
 import json
@@ -53,6 +64,7 @@ class Client(slixmpp.ClientXMPP):
         self.register_plugin('xep_0199')
         self.register_plugin('xep_0203')
         self.register_plugin('xep_0313')
+        self.register_plugin('xep_0066')
         self.auto_authorize = None
         self.auto_subscribe = False
         self.add_event_handler('session_start', self.on_start)
@@ -89,7 +101,8 @@ class Client(slixmpp.ClientXMPP):
         delay = m['delay']['stamp'] if m['delay']['stamp'] else None
         emit(event='message', **{'from': str(m['from']), 'to': str(m['to']), 'type': m['type'],
              'body': m['body'], 'id': m['id'], 'delay': str(delay) if delay else None,
-             'error': m['error']['condition'] if m['type'] == 'error' else None})
+             'error': m['error']['condition'] if m['type'] == 'error' else None,
+             'url': m['oob']['url'] or None})
 
 
 def archived(m):
@@ -130,6 +143,43 @@ async def mam_pages(c, cmd):
     emit('mam_pages', pages=pages)
 
 
+def upload_plugin(c):
+    """XEP-0363, registered when first used: it needs aiohttp for the PUT."""
+    if 'xep_0363' not in c.plugin:
+        c.register_plugin('xep_0363')
+    return c['xep_0363']
+
+
+async def upload(c, cmd):
+    from slixmpp.plugins.xep_0363.http_upload import FileUploadError, HTTPError
+    try:
+        url = await upload_plugin(c).upload_file(cmd['path'], content_type=cmd.get('content_type'),
+                                                 timeout=10)
+        emit('uploaded', url=url)
+    except HTTPError as e:
+        emit('upload_error', kind='http', status=e.args[0], text=e.args[1])
+    except FileUploadError as e:
+        emit('upload_error', kind=type(e).__name__, text=str(e))
+    except slixmpp.exceptions.IqError as e:
+        emit('upload_error', kind='iq', text=e.iq['error']['text'], condition=e.iq['error']['condition'])
+
+
+async def slot(c, cmd):
+    plugin = upload_plugin(c)
+    service = slixmpp.JID('upload.' + c.boundjid.domain)
+    try:
+        iq = await plugin.request_slot(service, cmd['name'], cmd['size'], timeout=10)
+    except slixmpp.exceptions.IqError as e:
+        err = e.iq['error']
+        app = next((x for x in err.xml if x.tag.endswith('}file-too-large')), None)
+        most = app.find('{urn:xmpp:http:upload:0}max-file-size') if app is not None else None
+        return emit('iq_error', condition=err['condition'], text=err['text'],
+                    app='file-too-large' if app is not None else None,
+                    max_file_size=most.text if most is not None else None)
+    s = iq['http_upload_slot']
+    emit('slot', put=s['put']['url'], get=s['get']['url'])
+
+
 async def commands(c):
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
@@ -141,7 +191,10 @@ async def commands(c):
         cmd = json.loads(line)
         k = cmd['cmd']
         if k == 'send':
-            c.send_message(mto=cmd['to'], mbody=cmd['body'], mtype=cmd.get('type', 'chat'))
+            m = c.make_message(mto=cmd['to'], mbody=cmd['body'], mtype=cmd.get('type', 'chat'))
+            if 'url' in cmd:
+                m['oob']['url'] = cmd['url']
+            m.send()
         elif k in ('subscribe', 'subscribed', 'unsubscribe', 'unsubscribed'):
             c.send_presence(pto=cmd['to'], ptype=k)
         elif k == 'roster':
@@ -162,6 +215,10 @@ async def commands(c):
             await mam_page(c, cmd)
         elif k == 'mam_pages':
             await mam_pages(c, cmd)
+        elif k == 'upload':
+            await upload(c, cmd)
+        elif k == 'slot':
+            await slot(c, cmd)
         elif k == 'quit':
             c.disconnect()
             await c.disconnected

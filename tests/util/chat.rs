@@ -126,6 +126,23 @@ impl ChatServer {
             .expect("seen")
     }
 
+    /// The file service's base URL (`http://127.0.0.1:PORT`), from the
+    /// server's `serve` event that announces it.
+    pub fn files_url(&mut self) -> String {
+        let serve = self.wait_chat_text("serve", "file service on http://");
+        let text = serve["text"].as_str().expect("text");
+        let url = text["file service on ".len()..]
+            .split(": ")
+            .next()
+            .expect("the URL before ': '");
+        url.to_string()
+    }
+
+    /// Waits for a `chat` event with this action whose text contains `needle`.
+    pub fn wait_chat_text(&mut self, action: &str, needle: &str) -> Value {
+        wait_chat(&mut self.proc, action, needle)
+    }
+
     /// Counts `chat` events with this action so far.
     pub fn count_chat(&self, action: &str) -> usize {
         self.proc

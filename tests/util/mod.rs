@@ -643,3 +643,17 @@ pub fn peak_memory(pid: u32) -> usize {
         .expect("VmHWM");
     kib * 1024
 }
+
+/// CPU time a running process has used so far (user + system, from
+/// /proc/PID/stat), to show that waiting costs nothing.
+pub fn cpu_time(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
+    // The command name may hold spaces: the fields follow its closing ')'.
+    let fields: Vec<&str> = stat[stat.rfind(')').expect("comm") + 2..]
+        .split(' ')
+        .collect();
+    let ticks: u64 =
+        fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime");
+    // USER_HZ is 100 on Linux.
+    Duration::from_millis(ticks * 10)
+}

@@ -11,10 +11,12 @@
 //! names.rs   file names from the wire made safe for URLs and disks
 //! http.rs    the HTTP service on the chat server's loop: PUT into a slot,
 //!            GET (and Range) out of it, streamed to and from disk
+//! range.rs   one byte range of a file (`curl -r`), RFC 9110 §14
 //! ```
 
 pub mod http;
 pub mod names;
+pub mod range;
 pub mod slots;
 
 pub use slots::{FilesConfig, Slot, SlotError, request_slot};

@@ -30,6 +30,16 @@ pub struct Slot {
     pub get_url: String,
 }
 
+impl Slot {
+    /// What the server says when it gives a slot (XMPP and JSON alike).
+    pub fn narration(&self, user: &str, filename: &str, size: u64) -> String {
+        format!(
+            "upload slot for {user}: {filename:?}, {size} bytes — PUT it to {}, and friends GET it from {} (the id in both is 128 random bits: only those given the URL can fetch it)",
+            self.put_url, self.get_url
+        )
+    }
+}
+
 /// Why a slot was refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SlotError {

@@ -61,6 +61,11 @@ impl Server<'_> {
             return;
         };
         client.dirty = false;
+        // Whether a file-service answer was still going out: when it is
+        // done, the requests read behind it are taken up (once; an idle
+        // connection must not be read again and again for nothing).
+        let answering =
+            matches!(&client.wire, Wire::Files(f, _) if f.busy()) || client.conn.queued() > 0;
         if let Err(e) = client.conn.flush(self.t, &mut drop) {
             return self.fail(id, e);
         }
@@ -74,8 +79,15 @@ impl Server<'_> {
                     return self.fail(id, e);
                 }
             }
+            if file.close_due() && client.closing.is_none() {
+                // The download asked to close after it (`Connection:
+                // close`), and its last byte is queued.
+                let at = Instant::now() + LINGER;
+                client.closing = Some(at);
+                self.timers.push(Reverse((at, id)));
+            }
             let idle = !file.busy();
-            if idle && client.conn.queued() == 0 {
+            if answering && idle && client.conn.queued() == 0 {
                 // The answer is out: the next request may be read.
                 self.more.push(id);
             }
@@ -123,7 +135,7 @@ impl Server<'_> {
                 }
             }
             // An upload that stopped short leaves no file behind.
-            Wire::Files(f, _) => f.abandon(),
+            Wire::Files(f, _) => f.abandon(self.t, id),
             _ => {}
         }
         client.conn.finish_sending(true);
@@ -146,7 +158,7 @@ impl Server<'_> {
             return;
         };
         if let Wire::Files(f, _) = &mut client.wire {
-            f.abandon();
+            f.abandon(self.t, id);
         }
         client.conn.close(self.t, self.poll.registry());
         let mut deliveries = Vec::new();

@@ -68,7 +68,8 @@ const READ_BUF: usize = 64 * 1024;
 pub const MAX_QUEUE: usize = 1 << 20;
 /// After our FIN, how long to wait for the peer's before closing anyway.
 const LINGER: Duration = Duration::from_secs(2);
-/// A file-service connection with nothing to do for this long is closed.
+/// A file-service connection with nothing to do for this long (or for
+/// `--login-timeout`, if shorter) is closed.
 const FILE_IDLE: Duration = Duration::from_secs(30);
 /// Retry accept() this soon after running out of descriptors.
 const ACCEPT_RETRY: Duration = Duration::from_millis(100);
@@ -126,6 +127,24 @@ impl<'t> Server<'t> {
         if let Some((l, _)) = files.as_mut() {
             poll.registry()
                 .register(l, FILES, mio::Interest::READABLE)?;
+        }
+        if let Some(files) = files.as_ref().and(opts.config.files.as_ref()) {
+            let n = super::files::http::remove_partials(&files.dir);
+            if n > 0 {
+                let text = format!(
+                    "removed {n} partial upload(s) left in {} by a previous run: no upload is under way at start",
+                    files.dir.display()
+                );
+                t.emit(
+                    Side::Server,
+                    None,
+                    Event::Chat {
+                        action: "upload",
+                        user: "",
+                        text: &text,
+                    },
+                );
+            }
         }
         let waker = Arc::new(Waker::new(poll.registry(), WORKERS)?);
         let workers = Workers::start(2, waker)?;
@@ -187,6 +206,12 @@ impl<'t> Server<'t> {
         }
     }
 
+    /// How long a file-service connection may be quiet: [`FILE_IDLE`], or
+    /// `--login-timeout` if shorter (the same patience as for a login).
+    fn file_idle(&self) -> Duration {
+        self.opts.login_timeout.min(FILE_IDLE)
+    }
+
     fn next_timer(&self) -> Option<Duration> {
         let soonest = self
             .timers
@@ -243,7 +268,7 @@ impl<'t> Server<'t> {
         // A chat connection must log in in time; a file-service one must
         // not sit idle (its deadline moves with its activity).
         let wait = if files {
-            FILE_IDLE
+            self.file_idle()
         } else {
             self.opts.login_timeout
         };

@@ -8,7 +8,7 @@ use std::rc::Rc;
 use std::time::Instant;
 
 use super::wire::Wire;
-use super::{FILE_IDLE, Server};
+use super::{LINGER, Server};
 use crate::chat::session::{Ctx, Request};
 use crate::trace::{Event, Side};
 
@@ -44,6 +44,7 @@ impl Server<'_> {
 
     pub(super) fn fire_timers(&mut self) {
         let now = Instant::now();
+        let idle = self.file_idle();
         if self.expire_at.is_some_and(|at| at <= now) {
             self.expire();
         }
@@ -71,14 +72,14 @@ impl Server<'_> {
             let Some(client) = self.clients.get_mut(&id) else {
                 continue;
             };
-            // A file-service connection's deadline follows its activity:
-            // still busy, it is looked at again later.
+            // A file-service connection's deadline moves with what it
+            // does (see `FileConn::deadline`): not due yet, it is looked at
+            // again then.
             if let (Wire::Files(f, _), Some(_)) = (&client.wire, client.login_by) {
-                let due = client.conn.last_activity + FILE_IDLE;
-                if f.busy() || due > now {
-                    let again = due.max(now + FILE_IDLE / 4);
-                    client.login_by = Some(again);
-                    self.timers.push(Reverse((again, id)));
+                let due = f.deadline(client.conn.last_activity, idle);
+                if due > now {
+                    client.login_by = Some(due);
+                    self.timers.push(Reverse((due, id)));
                     continue;
                 }
             }
@@ -100,7 +101,7 @@ impl Server<'_> {
                 match &mut client.wire {
                     Wire::Xmpp(s, _) => s.timed_out(&mut cx, secs),
                     Wire::Json(s, _) => s.timed_out(&mut cx, secs),
-                    Wire::Files(f, _) => f.timed_out(&mut cx, FILE_IDLE.as_secs()),
+                    Wire::Files(f, _) => f.timed_out(&mut cx, idle.as_secs()),
                     Wire::Unknown => {
                         cx.narrate(
                             "timeout",
@@ -116,6 +117,18 @@ impl Server<'_> {
                 continue;
             };
             if client.closing.is_some_and(|at| at <= now) {
+                // A file that is still going out to a reader that keeps
+                // reading is not cut short (its idle rule closes it if
+                // the reader stops).
+                let draining = matches!(client.wire, Wire::Files(..))
+                    && client.conn.queued() > 0
+                    && client.conn.last_activity + LINGER > now;
+                if draining {
+                    let at = now + LINGER;
+                    client.closing = Some(at);
+                    self.timers.push(Reverse((at, id)));
+                    continue;
+                }
                 self.close(id);
                 continue;
             }

@@ -88,11 +88,7 @@ pub fn handle(cx: &mut Ctx, me: &Jid, iq: &Element, kind: &str) -> Result<(), St
                 payload.attr("content-type"),
             )
             .map_err(|e| slot_error(&e))?;
-            let text = format!(
-                "upload slot for {user}: {filename:?}, {size} bytes — PUT it to {}, and friends GET it from {} (the id in both is 128 random bits: only those given the URL can fetch it)",
-                slot.put_url, slot.get_url
-            );
-            cx.narrate("upload_slot", &user, &text);
+            cx.narrate("upload_slot", &user, &slot.narration(&user, filename, size));
             let s = El::new("slot", UPLOAD_NS)
                 .child(El::new("put", UPLOAD_NS).attr("url", &slot.put_url))
                 .child(El::new("get", UPLOAD_NS).attr("url", &slot.get_url));
