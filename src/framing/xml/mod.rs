@@ -318,7 +318,12 @@ impl Xml {
     fn restart_with(&mut self, header: &[u8]) -> Result<(), FrameError> {
         self.restart();
         self.started = true;
-        let mut rest = header;
+        // The header's bytes may begin with the whitespace that followed
+        // an XML declaration (`<?xml version='1.0'?>\n<stream:stream …>`,
+        // as many clients write it): the parser counts it into the start
+        // tag's event, but a fresh parser without the declaration would
+        // not take it.
+        let mut rest = header.trim_ascii_start();
         match self
             .parser
             .get_or_insert_with(Default::default)

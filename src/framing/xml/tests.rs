@@ -302,3 +302,21 @@ fn a_self_closing_stream_header_is_an_error_not_an_empty_frame() {
         assert!(err.detail.contains("closed itself"), "{}", err.detail);
     }
 }
+
+#[test]
+fn a_header_after_a_declaration_and_a_newline_survives_the_parser_sleeping() {
+    // Found by the xml fuzz target: the whitespace between the declaration
+    // and the header was replayed to the woken parser, which refused it.
+    for sep in ["", "\n", "\r\r", " \n "] {
+        let head = format!(
+            "<?xml version='1.0'?>{sep}<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='x'>"
+        );
+        let mut r = reader();
+        r.push(head.as_bytes());
+        assert!(matches!(r.next_frame(), Ok(Some(_))), "{sep:?}");
+        r.release_if_idle();
+        r.push(b"<message/>");
+        let frame = r.next_frame().expect("a message after the sleep");
+        assert_eq!(frame.expect("whole").wire, b"<message/>", "{sep:?}");
+    }
+}
