@@ -408,10 +408,7 @@ pub fn wait_chat(p: &mut Proc, action: &str, needle: &str) -> Value {
             && e["action"] == action
             && e["text"].as_str().is_some_and(|t| t.contains(needle))
     };
-    p.wait_until(&format!("chat {action} {needle:?}"), |evs| {
-        evs.iter().any(pred)
-    });
-    p.seen.iter().find(|e| pred(e)).cloned().expect("seen")
+    p.wait_event(&format!("chat {action} {needle:?}"), pred)
 }
 
 fn path(p: &Path) -> String {

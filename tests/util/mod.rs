@@ -222,12 +222,45 @@ impl Proc {
 
     /// Waits for the first event with this step and returns it.
     pub fn wait_for(&mut self, step: &str) -> Value {
-        self.wait_until(step, |evs| evs.iter().any(|e| e["step"] == step));
-        self.seen
-            .iter()
-            .find(|e| e["step"] == step)
-            .cloned()
-            .expect("just seen")
+        self.wait_event(step, |e| e["step"] == step)
+    }
+
+    /// Waits for the first event (seen already, or to come) for which
+    /// `pred` holds, and returns it. Each event is looked at once: a
+    /// process that narrates 50,000 messages keeps the wait linear.
+    pub fn wait_event(&mut self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        if let Some(e) = self.seen.iter().find(|e| pred(e)) {
+            return e.clone();
+        }
+        let end = Instant::now() + DEADLINE;
+        loop {
+            match self
+                .events
+                .recv_timeout(end.saturating_duration_since(Instant::now()))
+            {
+                Ok(v) => {
+                    let hit = pred(&v);
+                    self.seen.push(v);
+                    if hit {
+                        return self.seen.last().cloned().expect("just pushed");
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    panic!(
+                        "{}: no {what} within {DEADLINE:?}\n{}",
+                        self.name,
+                        self.stderr_text()
+                    )
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    panic!(
+                        "{}: exited before {what}\n{}",
+                        self.name,
+                        self.stderr_text()
+                    )
+                }
+            }
+        }
     }
 
     /// Waits until `n` events with this step have been seen.
