@@ -140,7 +140,7 @@ fn lesson_5_closing() {
 #[test]
 fn lesson_6_udp() {
     let lab = Lab::new(6);
-    let (_a, port) = lab.server("recv", &[]);
+    let (mut a, port) = lab.server("recv", &[]);
     let target = format!("127.0.0.1:{port}");
     // Sending before predicting: the check wants the prediction first.
     lab.assert_stuck_at(2, "socklab lesson answer datagrams N");
@@ -171,6 +171,11 @@ fn lesson_6_udp() {
             .code(),
         0
     );
+    // The sender's exit says the datagram left, not that A has read it
+    // (and logged it): the check waits for A's datagram event.
+    a.wait_event("the 65,507-byte datagram", |e| {
+        e["step"] == "datagram" && e["n"] == 65507
+    });
     let f = lab.check();
     assert_eq!(f.code(), 0, "{}", f.stdout_text());
     assert!(
