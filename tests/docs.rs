@@ -19,13 +19,15 @@ fn every_command_in_the_readme_parses() {
         // "`socklab chat history` prints ...").
         let mut cli = Cli::command();
         let bare = w.len() >= 2
-            && w[1..].iter().all(|s| match cli.find_subcommand(s).cloned() {
-                Some(sub) => {
-                    cli = sub;
-                    true
-                }
-                None => false,
-            });
+            && w[1..]
+                .iter()
+                .all(|s| match cli.find_subcommand(s).cloned() {
+                    Some(sub) => {
+                        cli = sub;
+                        true
+                    }
+                    None => false,
+                });
         if bare {
             continue;
         }

@@ -149,12 +149,14 @@ fn lesson_6_udp() {
     burst.write(b"one\ntwo\nthree\n");
     burst.close_stdin();
     assert_eq!(burst.finish().code(), 0);
+    a.wait_for_count("datagram", 3);
     lab.assert_stuck_at(4, "another sender");
     assert_eq!(
         lab.run(&["send", "--wait", "0", &target, "another sender"])
             .code(),
         0
     );
+    a.wait_for_count("datagram", 4);
     let nobody = util::free_udp_port().to_string();
     assert_eq!(
         lab.run(&["send", "127.0.0.1", &nobody, "anyone?"])
