@@ -82,6 +82,16 @@ fn send_photo(alice: &mut Proc, desk: &Desk) {
     wait_chat(alice, "attachment_sent", "sha256");
 }
 
+/// A chat server (with `extra` flags), the desk, and bob then alice in
+/// `socklab chat`, both online.
+fn both_online(lab: &Lab, extra: &[&str]) -> (ChatServer, Desk, Proc, Proc) {
+    let server = lab.chat_server(extra);
+    let desk = Desk::new();
+    let bob = lab.chat_client(&server, "bob", desk.caches());
+    let alice = lab.chat_client(&server, "alice", desk.caches());
+    (server, desk, bob, alice)
+}
+
 #[test]
 fn lesson_25_attachments_three_conversations() {
     let lab = Lab::new(number());
@@ -121,10 +131,7 @@ fn lesson_25_attachments_three_conversations() {
 #[test]
 fn lesson_25_a_file_sent_before_the_predictions() {
     let lab = Lab::new(number());
-    let server = lab.chat_server(&[]);
-    let desk = Desk::new();
-    let _bob = lab.chat_client(&server, "bob", desk.caches());
-    let mut alice = lab.chat_client(&server, "alice", desk.caches());
+    let (_server, desk, _bob, mut alice) = both_online(&lab, &[]);
     send_photo(&mut alice, &desk);
     lab.assert_stuck_at(2, "A file was sent before you predicted");
     // Predicting afterwards does not make that upload count: send again.
@@ -135,10 +142,7 @@ fn lesson_25_a_file_sent_before_the_predictions() {
 #[test]
 fn lesson_25_a_file_that_is_not_there_and_one_over_the_limit() {
     let lab = Lab::new(number());
-    let server = lab.chat_server(&["--max-file-size", "100k"]);
-    let desk = Desk::new();
-    let _bob = lab.chat_client(&server, "bob", desk.caches());
-    let mut alice = lab.chat_client(&server, "alice", desk.caches());
+    let (_server, desk, _bob, mut alice) = both_online(&lab, &["--max-file-size", "100k"]);
     predict(&lab);
     say(&mut alice, "/to bob");
     let missing = desk.dir.path().join("nothing.jpg");
@@ -170,10 +174,7 @@ fn lesson_25_bob_offline_then_back() {
 #[test]
 fn lesson_25_a_hash_that_is_not_the_saved_files() {
     let lab = Lab::new(number());
-    let server = lab.chat_server(&[]);
-    let desk = Desk::new();
-    let mut bob = lab.chat_client(&server, "bob", desk.caches());
-    let mut alice = lab.chat_client(&server, "alice", desk.caches());
+    let (_server, desk, mut bob, mut alice) = both_online(&lab, &[]);
     predict(&lab);
     send_photo(&mut alice, &desk);
     wait_chat(&mut bob, "attachment_saved", "sha256");
