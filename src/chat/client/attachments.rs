@@ -318,51 +318,29 @@ impl Chat {
         }
     }
 
-    /// `/attachments`.
-    pub(super) fn show_attachments(&mut self, cx: &mut Cx) {
-        let all = match self.cache.attachments() {
-            Ok(a) => a,
-            Err(e) => return cx.narrate("notice", &format!("cannot read the cache: {e:#}")),
-        };
-        if all.is_empty() {
-            self.print("no attachments yet: /send PATH sends one; files sent to you are saved and listed here");
-        }
-        for a in &all {
-            let who = match a.direction {
-                Direction::In => format!("from {}", self.short(&a.peer)),
-                Direction::Out => format!("to {}", self.short(&a.peer)),
+    /// The links the socket has taken: `attachment_sent`, and the cache.
+    pub(super) fn files_written(&mut self, sent: u64, cx: &mut Cx) {
+        while self
+            .sent_files
+            .front()
+            .is_some_and(|(mark, _)| *mark <= sent)
+        {
+            let Some((_, a)) = self.sent_files.pop_front() else {
+                break;
             };
-            let line = format!(
-                "{}. {who}  {:?}  {} bytes  {}",
-                a.n,
+            let n = match self.cache.add_attachment(&a) {
+                Ok(n) => format!("#{n} in /attachments"),
+                Err(e) => format!("NOT recorded in the cache: {e:#}"),
+            };
+            let text = format!(
+                "sent {:?} to {}: the message with its link {} (XEP-0066) is written to the socket ({} bytes, sha256 {}; {n})",
                 a.name,
+                self.short(&a.peer),
+                a.url,
                 a.size,
-                a.path.display()
+                a.sha256
             );
-            self.print(&line);
-        }
-    }
-
-    /// `/open N`: what to open, never opened (socklab runs no programs).
-    pub(super) fn open(&mut self, n: i64, cx: &mut Cx) {
-        let all = self.cache.attachments().unwrap_or_default();
-        let Some(a) = all.iter().find(|a| a.n == n) else {
-            let text = format!("no attachment #{n}: /attachments lists them with their numbers");
-            return cx.narrate("notice", &text);
-        };
-        let missing = if a.path.exists() {
-            ""
-        } else {
-            " (the file is no longer there)"
-        };
-        let quoted = format!("'{}'", a.path.display().to_string().replace('\'', r"'\''"));
-        let lines = [
-            format!("{}. {:?}: {}{missing}", a.n, a.name, a.path.display()),
-            format!("   {} bytes, sha256 {}", a.size, a.sha256),
-            format!("   to open it: xdg-open {quoted}   (socklab itself runs no programs)"),
-        ];
-        for l in lines {
-            self.print(&l);
+            cx.narrate("attachment_sent", &text);
         }
     }
 }

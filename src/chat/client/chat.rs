@@ -336,28 +336,7 @@ impl Chat {
             );
             cx.narrate("message_out", &text);
         }
-        while self
-            .sent_files
-            .front()
-            .is_some_and(|(mark, _)| *mark <= sent)
-        {
-            let Some((_, a)) = self.sent_files.pop_front() else {
-                break;
-            };
-            let n = match self.cache.add_attachment(&a) {
-                Ok(n) => format!("#{n} in /attachments"),
-                Err(e) => format!("NOT recorded in the cache: {e:#}"),
-            };
-            let text = format!(
-                "sent {:?} to {}: the message with its link {} (XEP-0066) is written to the socket ({} bytes, sha256 {}; {n})",
-                a.name,
-                self.short(&a.peer),
-                a.url,
-                a.size,
-                a.sha256
-            );
-            cx.narrate("attachment_sent", &text);
-        }
+        self.files_written(sent, cx);
     }
 
     /// The connection is gone without a goodbye.

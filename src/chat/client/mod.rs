@@ -16,7 +16,8 @@
 //! input.rs     what typed lines do; command.rs parses them
 //! sync.rs      the archive sync after login: what the cache lacks, page by page
 //! cache/       the local SQLite cache of chat records (schema: cache.sql)
-//! attachments.rs  /send, /attachments, /open, links received: the chat's side
+//! attachments.rs  /send, links received and fetched: the chat's side
+//! shelf.rs     /attachments and /open N, from the cache
 //! attach/      the HTTP of attachments on the loop: PUT, GET, safe names
 //! ```
 
@@ -30,6 +31,7 @@ mod history;
 mod input;
 mod json;
 mod link;
+mod shelf;
 mod sync;
 mod wire;
 mod xmpp;
