@@ -615,9 +615,12 @@ pub struct ChatSendArgs {
     /// Who receives: bob@localhost (or bob, on FROM's domain)
     #[arg(value_name = "TO")]
     pub to: String,
-    /// The message, its words joined with spaces; without it, each stdin line is one message
+    /// The message, its words joined with spaces; without it (and without --file), each stdin line is one message
     #[arg(value_name = "MESSAGE")]
     pub message: Vec<String>,
+    /// Send this file too: upload it to the server's file service (XEP-0363), then send its link (XEP-0066)
+    #[arg(long, value_name = "PATH")]
+    pub file: Option<PathBuf>,
     #[command(flatten)]
     pub client: ChatClientArgs,
 }

@@ -27,7 +27,7 @@ fn plain_base64(user: &str) -> String {
 
 impl Lab {
     /// A chat server with alice and bob, recorded in this lab's lesson.
-    fn chat_server(&self, extra: &[&str]) -> ChatServer {
+    pub(super) fn chat_server(&self, extra: &[&str]) -> ChatServer {
         ChatServer::start_in(&["alice", "bob"], extra, Some(self.dir.path()))
     }
 
@@ -43,7 +43,7 @@ impl Lab {
 
     /// Asserts that the check passes, and that its report says `line` (a
     /// prediction against the truth).
-    fn assert_passes_reporting(&self, line: &str) {
+    pub(super) fn assert_passes_reporting(&self, line: &str) {
         self.assert_passes();
         let report = flat(&self.check().stdout_text());
         assert!(report.contains(line), "{report}");
@@ -51,7 +51,7 @@ impl Lab {
 
     /// Asserts that no session log holds the password, PLAIN's base64 of it,
     /// or a SCRAM proof (`p=` in a client's final message).
-    fn assert_no_secret_logged(&self) {
+    pub(super) fn assert_no_secret_logged(&self) {
         let logs = self.all_logs();
         assert!(!logs.is_empty(), "nothing was logged");
         for user in ["alice", "bob"] {
@@ -324,7 +324,12 @@ fn lesson_20_a_wrong_password_in_the_base64() {
 impl Lab {
     /// `socklab chat USER@localhost` recorded in this lab, its cache in
     /// `cache` (the learner's data directory), online.
-    fn chat_client(&self, server: &ChatServer, user: &str, cache: &std::path::Path) -> Proc {
+    pub(super) fn chat_client(
+        &self,
+        server: &ChatServer,
+        user: &str,
+        cache: &std::path::Path,
+    ) -> Proc {
         let jid = format!("{user}@localhost");
         let mut c = Client::start_in(
             server.port,
@@ -340,7 +345,7 @@ impl Lab {
 }
 
 /// Types `line` into a chat client.
-fn say(c: &mut Proc, line: &str) {
+pub(super) fn say(c: &mut Proc, line: &str) {
     c.write(format!("{line}\n").as_bytes());
 }
 

@@ -105,6 +105,11 @@ fn no_page_states_the_answer_to_its_own_question() {
         (20, &["two headers", "2 headers", "twice"][..]),
         (22, &["<delay", "XEP-0203", "is deleted", "are deleted"][..]),
         (23, &["4096", "4,096"][..]),
+        // The PUT's port, and how many connections one attachment opens.
+        (
+            25,
+            &["5280", "one new connection", "a single connection"][..],
+        ),
     ] {
         let lesson = catalog::by_number(number).expect("lesson");
         let page = render::page(lesson, total);

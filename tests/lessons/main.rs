@@ -7,6 +7,7 @@ mod util;
 
 mod basics;
 mod chat;
+mod chat_attachments;
 mod chat_history;
 mod commands;
 mod compare;

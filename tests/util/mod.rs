@@ -328,7 +328,13 @@ impl Proc {
     /// Waits until stdout contains `needle` (for peers that never exit by
     /// themselves, such as `nc -u -l`).
     pub fn wait_stdout(&self, needle: &[u8]) {
-        let end = Instant::now() + DEADLINE;
+        self.wait_stdout_within(needle, DEADLINE);
+    }
+
+    /// [`Proc::wait_stdout`] with a longer deadline, for work whose size
+    /// is the point (a 64 MiB file through a debug build on a shared machine).
+    pub fn wait_stdout_within(&self, needle: &[u8], limit: Duration) {
+        let end = Instant::now() + limit;
         loop {
             if self
                 .stdout

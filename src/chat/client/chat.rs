@@ -24,7 +24,12 @@ pub enum Mode {
     /// `socklab chat JID`: lines are messages and commands.
     Interactive,
     /// `socklab chat send`: `message`, or each stdin line, goes to `to`.
-    Send { to: Jid, message: Option<String> },
+    /// With `file`, the file is sent (uploaded, then its link) after the message.
+    Send {
+        to: Jid,
+        message: Option<String>,
+        file: Option<String>,
+    },
     /// `socklab chat history --sync`: log in, sync the cache with the
     /// archive, leave.
     Sync,
@@ -77,6 +82,17 @@ pub struct Chat {
     pub(super) ended: bool,
     /// The archive sync under way, if one is.
     pub(super) sync: Option<super::sync::Sync>,
+    /// The chat server's address as connected to, and its name as given
+    /// (--server): attachments are fetched from that host only.
+    pub(super) server: Option<std::net::SocketAddr>,
+    pub(super) server_name: String,
+    /// Upload slots asked for and not yet answered.
+    pub(super) slots: Vec<super::attachments::PendingSlot>,
+    /// Transfers for the loop to start.
+    pub(super) jobs: Vec<super::attachments::Start>,
+    /// Attachments whose link is queued, with where the message ends on
+    /// the connection: recorded once it is written.
+    pub(super) sent_files: VecDeque<(u64, super::cache::Attachment)>,
 }
 
 impl Chat {
@@ -97,6 +113,11 @@ impl Chat {
             problems: Vec::new(),
             ended: false,
             sync: None,
+            server: None,
+            server_name: String::new(),
+            slots: Vec::new(),
+            jobs: Vec::new(),
+            sent_files: VecDeque::new(),
         }
     }
 
@@ -159,6 +180,8 @@ impl Chat {
             Update::Archive(page) => self.archive_page(page, wire, cx),
             Update::ArchiveRefused(r) => self.archive_refused(r, wire, cx),
             Update::Refused(r) => self.refused(r, cx),
+            Update::Slot { id, put, get } => self.slot(id, put, get, cx),
+            Update::SlotRefused { id, refusal, max } => self.slot_refused(id, refusal, max, cx),
             Update::Pong(id) => {
                 if self.ack.as_deref() == Some(id.as_str()) {
                     self.ack = None;
@@ -195,16 +218,25 @@ impl Chat {
             Mode::Sync => format!("logged in as {} to sync the local cache", self.me),
         };
         cx.narrate("online", &text);
-        if let Mode::Send {
-            message: Some(body),
-            ..
-        } = &self.mode
-        {
-            let body = body.clone();
-            self.waiting.push_front(Input::End);
-            self.waiting.push_front(Input::Line(body));
+        if let Mode::Send { message, file, .. } = &self.mode {
+            // Without a file, the message then the end; with one, the end
+            // comes once its link is out (see `transfer_done`).
+            if file.is_none() && message.is_some() {
+                self.waiting.push_front(Input::End);
+            }
+            if let Some(body) = message {
+                self.waiting.push_front(Input::Line(body.clone()));
+            }
         }
         self.pump(wire, cx);
+        if let Mode::Send {
+            to, file: Some(f), ..
+        } = &self.mode
+        {
+            let (to, f) = (to.clone(), f.clone());
+            self.send_file(&to, &f, wire, cx);
+            self.pump(wire, cx);
+        }
         if matches!(self.mode, Mode::Interactive | Mode::Sync) {
             self.start_sync(wire, cx);
         }
@@ -250,6 +282,13 @@ impl Chat {
             "message_in",
             &format!("{line} (from {}{late}; {stored})", m.from),
         );
+        // A link (XEP-0066) is an attachment to fetch; a sync for `chat
+        // history` only records.
+        if let Some(url) = crate::chat::files::oob_url(&m.extra)
+            && !matches!(self.mode, Mode::Sync)
+        {
+            self.fetch(&m.from, &url, cx);
+        }
     }
 
     fn refused(&mut self, r: Refusal, cx: &mut Cx) {
@@ -297,6 +336,7 @@ impl Chat {
             );
             cx.narrate("message_out", &text);
         }
+        self.files_written(sent, cx);
     }
 
     /// The connection is gone without a goodbye.

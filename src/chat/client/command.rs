@@ -20,6 +20,10 @@ pub enum Command {
     Remove(String),
     Who,
     History(String, usize),
+    /// `/send [NAME] PATH`: a file, to NAME or the current contact.
+    Send(Option<String>, String),
+    Attachments,
+    Open(i64),
     Quit,
     Help,
     /// Nothing to do (an empty line).
@@ -39,6 +43,10 @@ a line without / is a message for the current contact
 /remove NAME    remove NAME from your roster (and both subscriptions)
 /who            contacts online now
 /history NAME [N]  the last N (default 20) messages with NAME, from the local cache
+/send PATH      send a file to the current contact: upload it (XEP-0363), send the link
+/send NAME PATH send a file to NAME
+/attachments    files sent and received, numbered, with where they are
+/open N         attachment N's path, size, sha256 and the command to open it
 /quit           close the stream cleanly and exit (so does end of input, Ctrl-D)
 /help           this list
 //text          send a message that starts with /";
@@ -82,7 +90,22 @@ pub fn parse(line: &str) -> Command {
             },
             _ => Command::Bad("usage: /history NAME [N]".into()),
         },
-        "roster" | "who" | "quit" | "exit" => Command::Bad(format!("/{verb} takes no arguments")),
+        "send" => match args.as_slice() {
+            [path] => Command::Send(None, path.to_string()),
+            [name, path] => Command::Send(Some(name.to_string()), path.to_string()),
+            _ => Command::Bad("usage: /send PATH, or /send NAME PATH".into()),
+        },
+        "attachments" if args.is_empty() => Command::Attachments,
+        "open" => match args.as_slice() {
+            [n] => match n.parse::<i64>() {
+                Ok(n) if n > 0 => Command::Open(n),
+                _ => Command::Bad(format!("/open {n}: the number is one /attachments shows")),
+            },
+            _ => Command::Bad("usage: /open N (the number /attachments shows)".into()),
+        },
+        "roster" | "who" | "quit" | "exit" | "attachments" => {
+            Command::Bad(format!("/{verb} takes no arguments"))
+        }
         "" => Command::Bad("a lone / is not a command: /help lists them".into()),
         other => Command::Bad(format!(
             "/{other} is not a command: /help lists them (to send a message that starts with /, write //)"
@@ -116,6 +139,13 @@ mod tests {
             ("/history bob 5", Command::History("bob".into(), 5)),
             ("/quit", Command::Quit),
             ("/help", Command::Help),
+            ("/send a.png", Command::Send(None, "a.png".into())),
+            (
+                "/send bob /tmp/a.png",
+                Command::Send(Some("bob".into()), "/tmp/a.png".into()),
+            ),
+            ("/attachments", Command::Attachments),
+            ("/open 3", Command::Open(3)),
         ];
         for (line, want) in cases {
             assert_eq!(parse(line), want, "{line:?}");
@@ -133,6 +163,9 @@ mod tests {
             ("/roster now", "takes no arguments"),
             ("/msg bob hi", "/msg is not a command"),
             ("/", "lone /"),
+            ("/send", "usage: /send"),
+            ("/open x", "the number"),
+            ("/open", "usage: /open"),
         ] {
             match parse(line) {
                 Command::Bad(text) => assert!(text.contains(words), "{line:?}: {text}"),

@@ -123,6 +123,24 @@ impl Chat {
                 wire.deny(cx, j);
             }),
             Command::Remove(name) => self.online_only(&name, cx, |_, j, cx| wire.remove(cx, j)),
+            Command::Send(name, path) => {
+                let to = match name {
+                    Some(n) => self.contact(&n, cx),
+                    None if self.current.is_none() => {
+                        cx.narrate(
+                            "notice",
+                            "who is this for? /to NAME first, or /send NAME PATH; nothing was sent",
+                        );
+                        None
+                    }
+                    None => self.current.clone(),
+                };
+                if let Some(to) = to {
+                    self.send_file(&to, &path, wire, cx);
+                }
+            }
+            Command::Attachments => self.show_attachments(cx),
+            Command::Open(n) => self.open(n, cx),
             Command::Quit => self.quit(wire, cx),
             Command::Help => self.print(command::HELP),
             Command::Nothing => {}
@@ -185,7 +203,7 @@ impl Chat {
             }
             return cx.narrate("notice", &text);
         }
-        let id = wire.message(cx, to, &body);
+        let id = wire.message(cx, to, &body, None);
         let record = Record {
             peer: to.to_bare(),
             direction: Direction::Out,

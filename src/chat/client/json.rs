@@ -24,6 +24,9 @@ pub struct JsonClient {
     closing: bool,
     /// Pings sent and not yet answered, oldest first: JSON pongs carry no id.
     pings: VecDeque<String>,
+    /// Slot requests sent and not yet answered, oldest first (JSON
+    /// answers carry no id, but come in order).
+    slots: VecDeque<String>,
     next: u64,
     /// Random, so that our message ids do not repeat across runs (the
     /// cache matches a message to the archive's copy by id).
@@ -37,6 +40,7 @@ impl JsonClient {
             online: false,
             closing: false,
             pings: VecDeque::new(),
+            slots: VecDeque::new(),
             next: 0,
             tag: super::wire::random_tag(),
         }
@@ -127,6 +131,17 @@ impl JsonClient {
                     cx.update(Update::Presence(p));
                 }
             }
+            "slot" => {
+                let id = self.slots.pop_front();
+                match (text("put"), text("get")) {
+                    (Some(put), Some(get)) => cx.update(Update::Slot {
+                        id,
+                        put: put.to_string(),
+                        get: get.to_string(),
+                    }),
+                    _ => cx.narrate("ignore", "a slot without \"put\" and \"get\" URLs: ignored"),
+                }
+            }
             "pong" => {
                 let id = self.pings.pop_front().unwrap_or_default();
                 cx.update(Update::Pong(id));
@@ -160,6 +175,19 @@ impl JsonClient {
                 condition,
                 text,
             }));
+        }
+        if what == "upload" {
+            return cx.update(Update::SlotRefused {
+                id: self.slots.pop_front(),
+                refusal: Refusal {
+                    stanza: "upload slot request".into(),
+                    peer: None,
+                    id: None,
+                    condition,
+                    text,
+                },
+                max: v.get("max_file_size").and_then(Value::as_u64),
+            });
         }
         if what == "login" && !self.online {
             let why = match condition.as_str() {
@@ -220,7 +248,10 @@ impl JsonClient {
             subject: None,
             thread: None,
             delay,
-            extra: Vec::new(),
+            // The attachment's URL, kept as XMPP keeps it (XEP-0066).
+            extra: text("url")
+                .map(|u| vec![crate::chat::files::oob(u)])
+                .unwrap_or_default(),
             archive_id: None,
         })
     }
@@ -280,14 +311,30 @@ impl Wire for JsonClient {
         }
     }
 
-    fn message(&mut self, cx: &mut Cx, to: &Jid, body: &str) -> String {
+    fn message(&mut self, cx: &mut Cx, to: &Jid, body: &str, url: Option<&str>) -> String {
         self.next += 1;
         let id = format!("m{}-{}", self.next, self.tag);
+        let mut m = json!({"type": "message", "to": self.name(to), "body": body, "id": id});
+        if let Some(url) = url {
+            m["url"] = json!(url);
+        }
+        self.send(cx, m);
+        id
+    }
+
+    fn request_slot(&mut self, cx: &mut Cx, name: &str, size: u64) -> Option<String> {
+        self.next += 1;
+        let id = format!("s{}-{}", self.next, self.tag);
+        self.slots.push_back(id.clone());
         self.send(
             cx,
-            json!({"type": "message", "to": self.name(to), "body": body, "id": id}),
+            json!({"type": "upload", "name": name, "size": size, "content_type": "application/octet-stream"}),
         );
-        id
+        let text = format!(
+            "asking the server for an upload slot: {{\"type\":\"upload\",\"name\":{name:?},\"size\":{size}}} (XEP-0363's request in JSON); the answer is a PUT URL and a GET URL"
+        );
+        cx.narrate("upload_slot", &text);
+        Some(id)
     }
 
     fn add(&mut self, cx: &mut Cx, who: &Jid) {

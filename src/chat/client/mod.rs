@@ -16,8 +16,13 @@
 //! input.rs     what typed lines do; command.rs parses them
 //! sync.rs      the archive sync after login: what the cache lacks, page by page
 //! cache/       the local SQLite cache of chat records (schema: cache.sql)
+//! attachments.rs  /send, links received and fetched: the chat's side
+//! shelf.rs     /attachments and /open N, from the cache
+//! attach/      the HTTP of attachments on the loop: PUT, GET, safe names
 //! ```
 
+mod attach;
+mod attachments;
 mod cache;
 mod chat;
 mod command;
@@ -26,6 +31,7 @@ mod history;
 mod input;
 mod json;
 mod link;
+mod shelf;
 mod sync;
 mod wire;
 mod xmpp;
@@ -67,17 +73,37 @@ pub fn send(args: &ChatSendArgs, t: &mut Tracer) -> anyhow::Result<()> {
         )
         .into());
     }
-    // TO is checked before the password is asked for.
+    // TO and the file are checked before the password is asked for.
     let to = contact(&args.to, &account(&args.from, &args.client)?.0.domain)?;
+    let file = args.file.as_deref().map(check_file).transpose()?;
     // Without presence: see `Login::announce`.
     let (login, addrs) = login(&args.from, &args.client, false, t)?;
-    let from_stdin = message.is_none();
-    let mut link = link(login, Mode::Send { to, message }, &args.client, t)?;
+    let from_stdin = message.is_none() && file.is_none();
+    let mode = Mode::Send { to, message, file };
+    let mut link = link(login, mode, &args.client, t)?;
     link.connect(&addrs)?;
     if from_stdin {
         link.read_stdin()?;
     }
     link.run()
+}
+
+/// `--file PATH`: a file with something in it, or a usage error that says
+/// what is wrong with the path.
+fn check_file(path: &std::path::Path) -> anyhow::Result<String> {
+    let shown = path.display();
+    match std::fs::metadata(path) {
+        Ok(m) if !m.is_file() => Err(UsageError::new(format!(
+            "--file {shown}: not a file (a directory?); give one file"
+        ))
+        .into()),
+        Ok(m) if m.len() == 0 => Err(UsageError::new(format!(
+            "--file {shown}: the file is empty; there is nothing to send"
+        ))
+        .into()),
+        Ok(_) => Ok(path.to_string_lossy().into_owned()),
+        Err(e) => Err(UsageError::new(format!("--file {shown}: {e}; check the path")).into()),
+    }
 }
 
 /// Who logs in, with which password, and where the server is.
@@ -113,7 +139,13 @@ fn link<'t>(
 ) -> anyhow::Result<Link<'t>> {
     let account = login.jid.clone();
     let cache = open_cache(args, &account, t)?;
-    let chat = Chat::new(mode, account, cache, Output::stdout()?);
+    let mut chat = Chat::new(mode, account, cache, Output::stdout()?);
+    chat.server_name = args
+        .server
+        .host
+        .as_ref()
+        .map(ToString::to_string)
+        .unwrap_or_default();
     let user = login.user().to_string();
     Link::new(t, chat, wire(args.proto, login), &user)
 }

@@ -69,6 +69,20 @@ pub enum Update {
     Refused(Refusal),
     /// The answer to our ping with this id.
     Pong(String),
+    /// An upload slot (XEP-0363): PUT the file to `put`, send `get`. `id`
+    /// is what [`Wire::request_slot`] returned (JSON answers in order).
+    Slot {
+        id: Option<String>,
+        put: String,
+        get: String,
+    },
+    /// The slot was refused; `max` is the server's largest file, when the
+    /// file was too large.
+    SlotRefused {
+        id: Option<String>,
+        refusal: Refusal,
+        max: Option<u64>,
+    },
     /// The login or the stream failed for good: why, in words.
     Failed(String),
     /// The server ended its stream cleanly (`</stream:stream>`, `bye`).
@@ -111,6 +125,8 @@ impl Refusal {
             "remote-server-not-found" => "that domain's server cannot be reached from this one",
             "jid-malformed" => "the address is not a valid JID",
             "not-authorized" | "forbidden" | "not-allowed" => "the server does not allow this",
+            "resource-constraint" => "the server has no room for it now (a quota)",
+            "not-acceptable" | "file-too-large" => "the server does not take it as it is",
             "policy-violation" => "the server's rules refuse it (too big, too fast...)",
             "internal-server-error" => "the server failed; trying again later may work",
             "bad-request" => "the server could not make sense of it",
@@ -218,8 +234,13 @@ pub trait Wire {
     fn cannot_carry(&self, _text: &str) -> Option<String> {
         None
     }
-    /// Sends a chat message; returns the id it carries.
-    fn message(&mut self, cx: &mut Cx, to: &Jid, body: &str) -> String;
+    /// Sends a chat message, with an attachment's URL (XEP-0066, JSON
+    /// `"url"`) if given; returns the id it carries.
+    fn message(&mut self, cx: &mut Cx, to: &Jid, body: &str, url: Option<&str>) -> String;
+    /// Asks the server for an upload slot for a file; [`Update::Slot`] or
+    /// [`Update::SlotRefused`] comes back, with the id returned here (if the
+    /// protocol has ids).
+    fn request_slot(&mut self, cx: &mut Cx, name: &str, size: u64) -> Option<String>;
     /// Adds a contact and asks to see their presence.
     fn add(&mut self, cx: &mut Cx, who: &Jid);
     /// Accepts a friend request; with `ask_back`, asks to see theirs too.

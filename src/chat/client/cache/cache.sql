@@ -5,7 +5,7 @@
 -- It holds what this device sent and received; `/history bob` reads it,
 -- also when the server is down. No passwords here.
 
-PRAGMA user_version = 1;
+PRAGMA user_version = 2;
 
 -- Every message sent (stored once its bytes were written to the socket) and
 -- received (stored on arrival).
@@ -39,4 +39,19 @@ CREATE TABLE IF NOT EXISTS roster (
     subscription TEXT NOT NULL,          -- none | to | from | both (RFC 6121 §2.1.2.5)
     ask          INTEGER NOT NULL DEFAULT 0,  -- we asked to see their presence, no answer yet
     updated_ms   INTEGER NOT NULL
+);
+
+-- Attachments (version 2): files received (downloaded into the attachments
+-- folder beside this database) and sent (uploaded from where they are),
+-- with the SHA-256 of their bytes, to compare with the sender's.
+CREATE TABLE IF NOT EXISTS attachments (
+    id         INTEGER PRIMARY KEY,
+    peer       TEXT NOT NULL,            -- who sent it (in) or got it (out), bare JID
+    direction  TEXT NOT NULL CHECK (direction IN ('in', 'out')),
+    name       TEXT NOT NULL,            -- the name as sent (from the URL): shown, never a path
+    path       TEXT NOT NULL,            -- where the file is on this device (absolute)
+    size       INTEGER NOT NULL,
+    sha256     TEXT NOT NULL,            -- hex
+    url        TEXT NOT NULL,            -- the GET URL the message carried
+    stamp_ms   INTEGER NOT NULL
 );

@@ -20,8 +20,10 @@ use anyhow::Context;
 use rusqlite::{Connection, OptionalExtension, params};
 
 mod archive;
+mod attachments;
 
 pub use archive::Merged;
+pub use attachments::Attachment;
 
 use crate::chat::jid::Jid;
 use crate::chat::model::{RosterItem, Subscription};
@@ -99,7 +101,9 @@ impl Cache {
         db.busy_timeout(Duration::from_secs(5))?;
         db.pragma_update(None, "journal_mode", "WAL")?;
         let version: i64 = db.pragma_query_value(None, "user_version", |r| r.get(0))?;
-        if version > 1 {
+        // Version 2 added the attachments table; CREATE ... IF NOT EXISTS
+        // below adds it to a version 1 file, so the upgrade is the schema.
+        if version > 2 {
             anyhow::bail!(
                 "the cache was written by a newer socklab (schema version {version}); use that version, or another --data-dir"
             );

@@ -12,9 +12,11 @@
 //! Ending, the RFC 6120 §4.4 way: whoever closes sends its closing tag and
 //! waits for the other's; then FIN; then both FINs seen, the socket closes.
 //! A server that does not answer within [`CLOSE_WAIT`] is not waited for.
-//! `server.rs` has the connection's side of all this.
+//! `server.rs` has the connection's side of all this; `transfers.rs` the
+//! attachments' HTTP connections, which share the loop (tokens from 2 on).
 
 mod server;
+mod transfers;
 
 use std::rc::Rc;
 use std::sync::Arc;
@@ -33,6 +35,8 @@ use crate::trace::{Event, Level, Side, Tracer};
 /// The connection's token (the one `handshake` registered it with).
 const CONN: Token = Token(0);
 const STDIN: Token = Token(1);
+/// The first attachment transfer's token; each has its own.
+const FIRST_TRANSFER: usize = 2;
 /// Our connection's number in the events.
 const CONN_ID: u64 = 1;
 /// How long to wait for the server's goodbye.
@@ -60,6 +64,10 @@ pub struct Link<'t> {
     buf: Vec<u8>,
     /// `-q` in an interactive chat: news goes to stdout (see `Cx::news`).
     news: bool,
+    /// Attachments' HTTP connections under way.
+    transfers: Vec<crate::chat::client::attach::Transfer>,
+    /// The token (and connection number) for the next transfer.
+    next_token: usize,
 }
 
 impl<'t> Link<'t> {
@@ -89,6 +97,8 @@ impl<'t> Link<'t> {
             close_by: None,
             login_by: None,
             buf: vec![0; 64 * 1024],
+            transfers: Vec::new(),
+            next_token: FIRST_TRANSFER,
         })
     }
 
@@ -117,6 +127,7 @@ impl<'t> Link<'t> {
                 .close_by
                 .into_iter()
                 .chain(self.login_by)
+                .chain(self.transfers.iter().map(|x| x.deadline()))
                 .min()
                 .map(|at| at.saturating_duration_since(Instant::now()));
             let ready = wait(&mut self.poll, &mut events, timeout)?;
@@ -134,11 +145,13 @@ impl<'t> Link<'t> {
                 match token {
                     CONN => self.on_conn(readable, writable),
                     STDIN => self.on_stdin(),
-                    _ => {}
+                    other => self.on_transfer(other, readable, writable),
                 }
             }
             self.deadlines();
+            self.transfer_deadlines();
         }
+        self.abandon_transfers();
         let mut cx = Cx::new(self.t, None, &self.user, 0, false);
         self.chat.result(&mut cx)
     }
@@ -216,6 +229,7 @@ impl<'t> Link<'t> {
         // Written at once, so a message is in the cache as soon as the
         // socket has taken it (and `/history` on the next line shows it).
         self.flush();
+        self.start_transfers();
     }
 
     fn on_stdin(&mut self) {

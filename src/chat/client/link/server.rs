@@ -46,6 +46,7 @@ impl Link<'_> {
                             .map(|r: Box<Redactor>| r as Box<dyn conn::Redact>),
                     );
                     self.conn = Some(conn);
+                    self.chat.server = Some(addr);
                     return Ok(());
                 }
                 Err(e) if i + 1 < addrs.len() => {

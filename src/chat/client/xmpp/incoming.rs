@@ -175,6 +175,7 @@ impl XmppClient {
                 Some(Pending::Ping(ping)) => cx.update(Update::Pong(ping)),
                 Some(Pending::RosterSet(_)) => {}
                 Some(Pending::Archive(_)) => self.archive_fin(cx, e),
+                Some(Pending::Slot) => self.slot_result(cx, e, &id),
                 Some(why) => self.login_step(cx, why, e),
                 None => cx.narrate(
                     "ignore",
@@ -200,6 +201,7 @@ impl XmppClient {
                             ..refusal
                         }));
                     }
+                    Some(Pending::Slot) => XmppClient::slot_error(cx, e, refusal),
                     Some(Pending::Ping(_)) | None => cx.update(Update::Refused(refusal)),
                 }
             }

@@ -30,6 +30,7 @@ mod login;
 mod sasl;
 #[cfg(test)]
 mod tests;
+mod upload;
 
 use std::collections::HashMap;
 
@@ -76,6 +77,8 @@ enum Pending {
     Ping(String),
     /// An archive query, by its queryid.
     Archive(String),
+    /// An upload slot request (XEP-0363).
+    Slot,
 }
 
 pub struct XmppClient {
@@ -223,15 +226,25 @@ impl Wire for XmppClient {
         ))
     }
 
-    fn message(&mut self, cx: &mut Cx, to: &Jid, body: &str) -> String {
+    fn message(&mut self, cx: &mut Cx, to: &Jid, body: &str, url: Option<&str>) -> String {
         let id = self.id("m");
-        let m = El::stanza("message")
+        let mut m = El::stanza("message")
             .attr("to", to.to_string())
             .attr("type", "chat")
             .attr("id", &id)
             .text_child("body", Some(body));
+        if let Some(url) = url {
+            // XEP-0066: the link again, out of band, so that a client
+            // knows the body is an attachment and not words.
+            use crate::chat::files::OOB_NS;
+            m = m.child(El::new("x", OOB_NS).child(El::new("url", OOB_NS).text(url)));
+        }
         cx.send(m.xml());
         id
+    }
+
+    fn request_slot(&mut self, cx: &mut Cx, name: &str, size: u64) -> Option<String> {
+        Some(self.ask_slot(cx, name, size))
     }
 
     fn add(&mut self, cx: &mut Cx, who: &Jid) {
