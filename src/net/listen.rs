@@ -40,6 +40,10 @@ pub fn run(args: &ListenArgs, t: &mut Tracer) -> anyhow::Result<()> {
     let (host, port) = endpoint(args)?
         .bind_target_for(lookup)
         .map_err(UsageError::new)?;
+    // Ctrl-C is watched before the first step is narrated: a signal sent
+    // as soon as `listen` shows must find the handler there.
+    let poll = Poll::new()?;
+    let _ctrl_c = crate::interrupt::watch(poll.registry())?;
     let addrs = resolve_for(t, Side::Server, &host, port, lookup)?;
     let (listener, local) = listen_tcp(t, Side::Server, addrs[0], args.backlog)?;
     let framing =
@@ -55,8 +59,6 @@ pub fn run(args: &ListenArgs, t: &mut Tracer) -> anyhow::Result<()> {
         idle_timeout: stream.idle_timeout.or(http.then_some(HTTP_IDLE)),
         ..stream
     };
-    let poll = Poll::new()?;
-    let _ctrl_c = crate::interrupt::watch(poll.registry())?;
     let mut session = Session::new(poll, t, Side::Server, policy, framing)?;
     session.listen(listener, local)?;
     session.run()
