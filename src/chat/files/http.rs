@@ -36,6 +36,9 @@ use crate::trace::{Event, Side, Tracer};
 
 /// Bytes read from disk per refill of a download.
 const CHUNK: usize = 256 * 1024;
+/// Chunks kept for reuse: what can be queued at once (the loop refills
+/// while under 512 KiB wait, so at most three are out), and one more.
+const SPARE: usize = 4;
 
 /// What one connection of the file service is doing.
 enum Stage {
@@ -62,6 +65,10 @@ pub struct FileConn {
     waiting_since: Instant,
     /// The download's request said `Connection: close`: close once it is out.
     close_after: bool,
+    /// Chunks of this download the socket has taken, to be filled again: a
+    /// fresh 256 KiB buffer per refill is fresh pages, and their page
+    /// faults cost more than reading the file into them.
+    spare: Vec<Vec<u8>>,
 }
 
 impl Default for FileConn {
@@ -70,6 +77,7 @@ impl Default for FileConn {
             stage: Stage::Idle,
             waiting_since: Instant::now(),
             close_after: false,
+            spare: Vec::new(),
         }
     }
 }
@@ -105,6 +113,7 @@ impl FileConn {
     /// take the idle time from now.
     fn answered(&mut self) {
         self.stage = Stage::Idle;
+        self.spare = Vec::new();
         self.waiting_since = Instant::now();
     }
 
@@ -360,7 +369,8 @@ impl FileConn {
             return None;
         };
         let n = CHUNK.min(usize::try_from(*left).unwrap_or(CHUNK));
-        let mut buf = vec![0; n];
+        let mut buf = self.spare.pop().unwrap_or_default();
+        buf.resize(n, 0);
         let got = match file.read(&mut buf) {
             Ok(0) | Err(_) => {
                 // The file shrank under us: nothing more can be sent, and
@@ -378,6 +388,14 @@ impl FileConn {
             self.answered();
         }
         Some(buf)
+    }
+
+    /// A chunk the socket has taken whole: kept for the next refill while
+    /// the download lasts (as many as can be in flight), dropped after.
+    pub fn recycle(&mut self, buf: Vec<u8>) {
+        if self.busy() && buf.capacity() >= CHUNK && self.spare.len() < SPARE {
+            self.spare.push(buf);
+        }
     }
 
     /// A request that can never be read (a smuggling shape, a head too

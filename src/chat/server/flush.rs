@@ -7,7 +7,7 @@ use std::cmp::Reverse;
 use std::rc::Rc;
 use std::time::Instant;
 
-use super::wire::Wire;
+use super::wire::{Client, Wire};
 use super::{LINGER, MAX_QUEUE, Server};
 use crate::chat::core::SessionId;
 use crate::net::error::NetError;
@@ -66,7 +66,14 @@ impl Server<'_> {
         // connection must not be read again and again for nothing).
         let answering =
             matches!(&client.wire, Wire::Files(f, _) if f.busy()) || client.conn.queued() > 0;
-        if let Err(e) = client.conn.flush(self.t, &mut drop) {
+        let Client { conn, wire, .. } = &mut **client;
+        // A chunk of a download the socket took goes back for the next one.
+        let mut spent = |buf| {
+            if let Wire::Files(file, _) = wire {
+                file.recycle(buf);
+            }
+        };
+        if let Err(e) = conn.flush(self.t, &mut spent) {
             return self.fail(id, e);
         }
         // A download takes the next chunk from disk when the socket has
@@ -75,7 +82,7 @@ impl Server<'_> {
             while client.conn.queued() < REFILL_BELOW {
                 let Some(chunk) = file.refill() else { break };
                 client.conn.queue(Rc::new(chunk));
-                if let Err(e) = client.conn.flush(self.t, &mut drop) {
+                if let Err(e) = client.conn.flush(self.t, &mut |buf| file.recycle(buf)) {
                     return self.fail(id, e);
                 }
             }
