@@ -197,25 +197,32 @@ impl Proc {
     pub fn wait_until(&mut self, what: &str, pred: impl Fn(&[Value]) -> bool) {
         let end = Instant::now() + DEADLINE;
         while !pred(&self.seen) {
-            match self
-                .events
-                .recv_timeout(end.saturating_duration_since(Instant::now()))
-            {
-                Ok(v) => self.seen.push(v),
-                Err(RecvTimeoutError::Timeout) => {
-                    panic!(
-                        "{}: no {what} within {DEADLINE:?}\n{}",
-                        self.name,
-                        self.stderr_text()
-                    )
-                }
-                Err(RecvTimeoutError::Disconnected) => {
-                    panic!(
-                        "{}: exited before {what}\n{}",
-                        self.name,
-                        self.stderr_text()
-                    )
-                }
+            let v = self.next_event(what, end);
+            self.seen.push(v);
+        }
+    }
+
+    /// The next event, or a panic naming `what` once `end` has passed or
+    /// the process has exited.
+    fn next_event(&mut self, what: &str, end: Instant) -> Value {
+        match self
+            .events
+            .recv_timeout(end.saturating_duration_since(Instant::now()))
+        {
+            Ok(v) => v,
+            Err(RecvTimeoutError::Timeout) => {
+                panic!(
+                    "{}: no {what} within {DEADLINE:?}\n{}",
+                    self.name,
+                    self.stderr_text()
+                )
+            }
+            Err(RecvTimeoutError::Disconnected) => {
+                panic!(
+                    "{}: exited before {what}\n{}",
+                    self.name,
+                    self.stderr_text()
+                )
             }
         }
     }
@@ -234,31 +241,11 @@ impl Proc {
         }
         let end = Instant::now() + DEADLINE;
         loop {
-            match self
-                .events
-                .recv_timeout(end.saturating_duration_since(Instant::now()))
-            {
-                Ok(v) => {
-                    let hit = pred(&v);
-                    self.seen.push(v);
-                    if hit {
-                        return self.seen.last().cloned().expect("just pushed");
-                    }
-                }
-                Err(RecvTimeoutError::Timeout) => {
-                    panic!(
-                        "{}: no {what} within {DEADLINE:?}\n{}",
-                        self.name,
-                        self.stderr_text()
-                    )
-                }
-                Err(RecvTimeoutError::Disconnected) => {
-                    panic!(
-                        "{}: exited before {what}\n{}",
-                        self.name,
-                        self.stderr_text()
-                    )
-                }
+            let v = self.next_event(what, end);
+            let hit = pred(&v);
+            self.seen.push(v);
+            if hit {
+                return self.seen.last().cloned().expect("just pushed");
             }
         }
     }
@@ -270,29 +257,9 @@ impl Proc {
         let mut count = self.seen.iter().filter(|e| e["step"] == step).count();
         let end = Instant::now() + DEADLINE;
         while count < n {
-            match self
-                .events
-                .recv_timeout(end.saturating_duration_since(Instant::now()))
-            {
-                Ok(v) => {
-                    count += usize::from(v["step"] == step);
-                    self.seen.push(v);
-                }
-                Err(RecvTimeoutError::Timeout) => {
-                    panic!(
-                        "{}: only {count} of {n} × {step} within {DEADLINE:?}\n{}",
-                        self.name,
-                        self.stderr_text()
-                    )
-                }
-                Err(RecvTimeoutError::Disconnected) => {
-                    panic!(
-                        "{}: exited after {count} of {n} × {step}\n{}",
-                        self.name,
-                        self.stderr_text()
-                    )
-                }
-            }
+            let v = self.next_event(&format!("{n} × {step} (seen {count})"), end);
+            count += usize::from(v["step"] == step);
+            self.seen.push(v);
         }
     }
 
