@@ -581,6 +581,9 @@ pub struct ChatClientArgs {
     /// The resource to bind (this device's name: alice@localhost/NAME); default: the server picks
     #[arg(long, value_name = "NAME")]
     pub resource: Option<String>,
+    /// The largest attachment this client downloads: a bigger one is refused before it fills the disk (1k to 1T)
+    #[arg(long, value_name = "SIZE", value_parser = size_in(KIB, 1024 * GIB), default_value = "4GiB")]
+    pub max_download: usize,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]

@@ -355,3 +355,57 @@ fn a_64_mib_attachment_keeps_both_clients_memory_bounded() {
     bob.quit();
     alice.quit();
 }
+
+/// A server that promises 10 GiB (`/big`), or sends without end and no
+/// Content-Length (`/endless`): a disk-filler.
+const FLOOD: &str = r#"
+import socket, threading
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 0)); s.listen(8)
+print(s.getsockname()[1], flush=True)
+def serve(c):
+    req = b""
+    while b"\r\n\r\n" not in req:
+        d = c.recv(4096)
+        if not d: return
+        req += d
+    head = b"Content-Length: 10737418240\r\n" if b"/big" in req else b"Connection: close\r\n"
+    try:
+        c.sendall(b"HTTP/1.1 200 OK\r\n" + head + b"\r\n")
+        while True:
+            c.sendall(b"\0" * 65536)
+    except OSError:
+        c.close()
+while True:
+    c, _ = s.accept()
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
+"#;
+
+#[test]
+fn a_download_over_max_download_is_refused_before_it_fills_the_disk() {
+    let server = ChatServer::start(&["alice", "bob"], &[]);
+    let mut bob = Client::login(
+        server.port,
+        "bob@localhost",
+        server.data(),
+        &["--max-download", "64k"],
+    );
+    let mut alice = JsonClient::login(server.port, "alice");
+    let (flood, port) = util::python_server("flood", FLOOD, &[]);
+    for (path, words) in [
+        ("big", "the file is 10737418240 bytes or more"),
+        ("endless", "over this client's --max-download of 65536"),
+    ] {
+        let url = format!("http://127.0.0.1:{port}/{path}/file.bin");
+        alice.send(json!({"type": "message", "to": "bob", "body": url, "url": url}));
+        let e = bob.wait_chat("attachment_error", words);
+        assert!(text(&e).contains("nothing was saved"), "{e}");
+    }
+    assert!(
+        names(&attachments(&bob, "bob")).is_empty(),
+        "no file, not even a .part"
+    );
+    bob.quit();
+    flood.kill();
+}

@@ -281,6 +281,7 @@ impl Chat {
                     from: from.clone(),
                     url: url.to_string(),
                     dir: self.cache.attachments_dir(),
+                    max: self.max_download,
                 };
                 self.jobs.push((job, u, addr));
             }

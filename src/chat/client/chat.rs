@@ -86,6 +86,8 @@ pub struct Chat {
     /// (--server): attachments are fetched from that host only.
     pub(super) server: Option<std::net::SocketAddr>,
     pub(super) server_name: String,
+    /// `--max-download`: a received attachment bigger than this is refused.
+    pub(super) max_download: u64,
     /// Upload slots asked for and not yet answered.
     pub(super) slots: Vec<super::attachments::PendingSlot>,
     /// Transfers for the loop to start.
@@ -115,6 +117,7 @@ impl Chat {
             sync: None,
             server: None,
             server_name: String::new(),
+            max_download: u64::MAX,
             slots: Vec::new(),
             jobs: Vec::new(),
             sent_files: VecDeque::new(),

@@ -140,6 +140,7 @@ fn link<'t>(
     let account = login.jid.clone();
     let cache = open_cache(args, &account, t)?;
     let mut chat = Chat::new(mode, account, cache, Output::stdout()?);
+    chat.max_download = args.max_download as u64;
     chat.server_name = args
         .server
         .host

@@ -34,6 +34,8 @@ pub struct Down {
     status: Option<(u16, String)>,
     /// Content-Length, when the answer has one.
     promised: Option<u64>,
+    /// `--max-download`: a body past this is refused, whatever it promised.
+    max: u64,
     got: u64,
     hash: Sha256,
     ended: bool,
@@ -58,13 +60,14 @@ pub fn narration(url: &HttpUrl, peer: SocketAddr) -> String {
 }
 
 impl Down {
-    pub fn new(dir: PathBuf, url: &HttpUrl) -> Down {
+    pub fn new(dir: PathBuf, url: &HttpUrl, max: u64) -> Down {
         Down {
             dir,
             wire_name: url.file_name(),
             part: None,
             status: None,
             promised: None,
+            max,
             got: 0,
             hash: Sha256::new(),
             ended: false,
@@ -102,6 +105,9 @@ impl Down {
                     Length::Fixed(n) => Some(n),
                     Length::Chunked | Length::UntilClose => None,
                 };
+                if let Some(n) = self.promised.filter(|n| *n > self.max) {
+                    return Some(Err(self.too_big(n)));
+                }
                 match place::part_file(&self.dir) {
                     Ok(p) => self.part = Some(p),
                     Err(e) => {
@@ -144,6 +150,9 @@ impl Down {
                 }
                 self.hash.update(data);
                 self.got += data.len() as u64;
+                if self.got > self.max {
+                    return Some(Err(self.too_big(self.got)));
+                }
                 None
             }
             Part::End(_) => {
@@ -187,6 +196,16 @@ impl Down {
                 self.got
             ))
         })
+    }
+
+    /// A file over `--max-download`: refused before the disk fills.
+    fn too_big(&self, n: u64) -> String {
+        format!(
+            "the file is {n} bytes or more ({}), over this client's --max-download of {} ({}): nothing was saved; run the client with a larger --max-download to accept it",
+            mib(n),
+            self.max,
+            mib(self.max)
+        )
     }
 
     /// Why an unfinished body was not kept.

@@ -55,6 +55,8 @@ pub enum Job {
         from: Jid,
         url: String,
         dir: PathBuf,
+        /// `--max-download`: the most this file may be.
+        max: u64,
     },
 }
 

@@ -61,7 +61,7 @@ impl Transfer {
     ) -> Result<Transfer, String> {
         let way = match &job {
             Job::Upload { path, size, .. } => Way::Up(Up::open(path, *size)?),
-            Job::Download { dir, .. } => Way::Down(Down::new(dir.clone(), &url)),
+            Job::Download { dir, max, .. } => Way::Down(Down::new(dir.clone(), &url, *max)),
         };
         let explain = |e: NetError| connect_failure(&e, addr);
         let mut stream = start_connect(t, Side::Client, addr, None).map_err(explain)?;
