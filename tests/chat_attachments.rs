@@ -409,3 +409,61 @@ fn a_download_over_max_download_is_refused_before_it_fills_the_disk() {
     bob.quit();
     flood.kill();
 }
+
+/// Answers each GET after 300 ms with a 2-byte body, and prints the most
+/// connections it has seen open at once after each answer.
+const SLOW: &str = r#"
+import socket, threading, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 0)); s.listen(64)
+print(s.getsockname()[1], flush=True)
+lock = threading.Lock()
+now = [0]; most = [0]
+def serve(c):
+    with lock:
+        now[0] += 1; most[0] = max(most[0], now[0])
+    req = b""
+    while b"\r\n\r\n" not in req:
+        d = c.recv(4096)
+        if not d: break
+        req += d
+    time.sleep(0.3)
+    c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+    c.close()
+    with lock:
+        now[0] -= 1
+        print("most", most[0], flush=True)
+while True:
+    c, _ = s.accept()
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
+"#;
+
+#[test]
+fn a_flood_of_links_opens_a_few_connections_at_a_time() {
+    let server = ChatServer::start(&["alice", "bob"], &[]);
+    let mut bob = Client::login(server.port, "bob@localhost", server.data(), &[]);
+    let mut alice = JsonClient::login(server.port, "alice");
+    let (slow, port) = util::python_server("slow", SLOW, &[]);
+    const LINKS: usize = 12;
+    for i in 0..LINKS {
+        let url = format!("http://127.0.0.1:{port}/files/{i}/f{i}.bin");
+        alice.send(json!({"type": "message", "to": "bob", "body": url, "url": url}));
+    }
+    for i in 0..LINKS {
+        bob.wait_chat("attachment_saved", &format!("\"f{i}.bin\""));
+    }
+    let out = slow.stdout_now();
+    let most: usize = out
+        .lines()
+        .filter_map(|l| l.strip_prefix("most "))
+        .filter_map(|n| n.parse().ok())
+        .max()
+        .expect("the server's counts");
+    assert!(
+        (2..=4).contains(&most),
+        "{most} downloads at once (4 at most, and more than one)"
+    );
+    bob.quit();
+    slow.kill();
+}

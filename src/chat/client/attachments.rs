@@ -32,6 +32,10 @@ pub struct PendingSlot {
 /// A transfer for the loop to start: the job, its URL, where to connect.
 pub type Start = (Job, HttpUrl, SocketAddr);
 
+/// Downloads that may wait for a free transfer slot; links past this are
+/// shown, not fetched.
+const MAX_WAITING: usize = 256;
+
 impl Chat {
     /// `/send PATH`: the slot request, after the checks that need no server.
     pub(super) fn send_file(&mut self, to: &Jid, path: &str, wire: &mut dyn Wire, cx: &mut Cx) {
@@ -111,7 +115,7 @@ impl Chat {
                     put,
                     get,
                 };
-                self.jobs.push((job, url, addr));
+                self.jobs.push_back((job, url, addr));
             }
             Err(why) => {
                 self.file_problem(&format!("the slot's PUT URL {put} is not used: {why}"), cx)
@@ -276,6 +280,14 @@ impl Chat {
             Ok((u, addr))
         });
         match target {
+            Ok(_) if self.jobs.len() >= MAX_WAITING => {
+                let text = format!(
+                    "{} sent a link, not fetched: {url}: {MAX_WAITING} downloads already wait their turn (a flood of links cannot make this client open thousands of connections)",
+                    self.short(from)
+                );
+                cx.narrate("download", &text);
+                self.print(&text);
+            }
             Ok((u, addr)) => {
                 let job = Job::Download {
                     from: from.clone(),
@@ -283,7 +295,7 @@ impl Chat {
                     dir: self.cache.attachments_dir(),
                     max: self.max_download,
                 };
-                self.jobs.push((job, u, addr));
+                self.jobs.push_back((job, u, addr));
             }
             Err(why) => {
                 let text = format!(

@@ -91,7 +91,7 @@ pub struct Chat {
     /// Upload slots asked for and not yet answered.
     pub(super) slots: Vec<super::attachments::PendingSlot>,
     /// Transfers for the loop to start.
-    pub(super) jobs: Vec<super::attachments::Start>,
+    pub(super) jobs: VecDeque<super::attachments::Start>,
     /// Attachments whose link is queued, with where the message ends on
     /// the connection: recorded once it is written.
     pub(super) sent_files: VecDeque<(u64, super::cache::Attachment)>,
@@ -119,7 +119,7 @@ impl Chat {
             server_name: String::new(),
             max_download: u64::MAX,
             slots: Vec::new(),
-            jobs: Vec::new(),
+            jobs: VecDeque::new(),
             sent_files: VecDeque::new(),
         }
     }

@@ -8,13 +8,20 @@
 use mio::Token;
 
 use super::Link;
+
+/// Transfers under way at once: a few connections, however many links came.
+const AT_ONCE: usize = 4;
 use crate::chat::client::attach::Transfer;
 use crate::chat::client::attach::transfer::Finished;
 
 impl Link<'_> {
-    /// Starts what the chat asked for.
+    /// Starts what the chat asked for, [`AT_ONCE`] at most: the others wait
+    /// their turn (each finished transfer is a step, which starts the next).
     pub(super) fn start_transfers(&mut self) {
-        for (job, url, addr) in std::mem::take(&mut self.chat.jobs) {
+        while self.transfers.len() < AT_ONCE {
+            let Some((job, url, addr)) = self.chat.jobs.pop_front() else {
+                return;
+            };
             let token = Token(self.next_token);
             self.next_token += 1;
             let id = token.0 as u64;
