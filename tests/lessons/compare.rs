@@ -6,7 +6,9 @@ use super::*;
 /// then running, passes and reports the prediction against the run.
 pub fn compare_lesson(number: usize, experiment: &str, question: &str, guess: &str) -> Lab {
     let lab = Lab::new(number);
+    // The near miss: the experiment run before the prediction is named.
     assert_eq!(lab.run(&["compare", "--only", experiment]).code(), 0);
+    lab.assert_stuck_at(1, "You ran the experiment before you predicted");
     lab.assert_stuck_at(1, &format!("socklab lesson answer {question}"));
     lab.answer(question, guess);
     lab.assert_stuck_at(2, &format!("socklab compare --only {experiment}"));
