@@ -116,7 +116,9 @@ fn lesson_25_attachments_three_conversations() {
     lab.assert_stuck_at(10, "socklab lesson answer sha256 HEX");
     let hex = sha256sum(&desk.saved());
     assert_eq!(hex, sha256sum(&desk.photo()), "the saved file is the photo");
-    lab.answer("sha256", &hex);
+    // A hash copied in capitals (PowerShell's Get-FileHash prints them) is
+    // the same hash.
+    lab.answer("sha256", &hex.to_uppercase());
     lab.assert_passes_reporting(&format!(
         "You predicted \"5222\"; the log shows \"{files_port}\""
     ));

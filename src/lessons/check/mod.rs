@@ -43,7 +43,8 @@
 //! anything else is equality. Answers (`learner` steps) are read the way
 //! people write them (see [`answer`]): `65,507` is 65507,
 //! `three` is 3, and text compares trimmed and case-insensitively. The path
-//! suffix `.number` reads a field that way (`{answered.value.number}`).
+//! suffix `.number` reads a field that way (`{answered.value.number}`), and
+//! `.hex` as hex digits in either case, spaces dropped (`{hash.value.hex}`).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 

@@ -18,12 +18,23 @@ use crate::lessons::answer;
 use crate::trace::escape;
 
 /// A field of an event as text. Paths are dotted; `.port` and `.ip` take
-/// apart an address string (`"127.0.0.1:5288"`), and `.number` reads a
-/// string as a person's number (`"65,507 bytes"` is `65507`).
+/// apart an address string (`"127.0.0.1:5288"`), `.number` reads a
+/// string as a person's number (`"65,507 bytes"` is `65507`), and `.hex`
+/// as hex digits as a tool prints them (`"AB12 CD"` is `ab12cd`: a hash
+/// copied from PowerShell or with its spaces is the same hash).
 pub fn field(ev: &Value, path: &str) -> Option<String> {
     if let Some(inner) = path.strip_suffix(".number") {
         let text = field(ev, inner)?;
         return answer::number(&text, None).ok().map(answer::digits);
+    }
+    if let Some(inner) = path.strip_suffix(".hex") {
+        let text = field(ev, inner)?;
+        let hex: String = text
+            .chars()
+            .filter(|c| !c.is_whitespace() && *c != ':')
+            .map(|c| c.to_ascii_lowercase())
+            .collect();
+        return (!hex.is_empty() && hex.chars().all(|c| c.is_ascii_hexdigit())).then_some(hex);
     }
     let mut v = ev;
     let mut parts = path.split('.');
@@ -159,6 +170,10 @@ mod tests {
         let answer = json!({"value": "33 bytes", "other": "lots"});
         assert_eq!(field(&answer, "value.number").as_deref(), Some("33"));
         assert_eq!(field(&answer, "other.number"), None);
+        let hash = serde_json::json!({"value": "AB12 cd:EF"});
+        assert_eq!(field(&hash, "value.hex").as_deref(), Some("ab12cdef"));
+        let not_hex = serde_json::json!({"value": "xyz"});
+        assert_eq!(field(&not_hex, "value.hex"), None);
     }
 
     #[test]
