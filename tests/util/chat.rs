@@ -100,10 +100,16 @@ impl ChatServer {
     /// Kills the server (SIGKILL) and starts it again as a person would:
     /// the same command, so the same port and data (SO_REUSEADDR lets it
     /// bind at once).
+    /// (The file service gets an OS-chosen port: on a fixed chat port its
+    /// default is 5280, which another test or program may hold.)
     pub fn kill_and_restart_same(&mut self, extra: &[&str]) {
         self.kill();
         let port = self.port.to_string();
-        let (proc, _) = ChatServer::launch(self.dir.path(), &port, extra, self.state.as_deref());
+        let mut args = extra.to_vec();
+        if !args.contains(&"--http-port") && !args.contains(&"--no-files") {
+            args.extend(["--http-port", "0"]);
+        }
+        let (proc, _) = ChatServer::launch(self.dir.path(), &port, &args, self.state.as_deref());
         self.proc = proc;
     }
 
