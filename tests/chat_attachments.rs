@@ -146,21 +146,38 @@ fn a_name_from_the_wire_lands_safely_inside_the_attachments_folder() {
     bob.quit();
 }
 
-/// An HTTP server that lies about its bodies: `/short` promises 1000 bytes
-/// and sends 500, `/long` promises 1000 and sends 1500; both then close.
-const LIAR: &str = r#"
-import socket
+/// What the fake file servers below share: a listener on an OS-chosen
+/// loopback port (printed first), each connection on a thread of its own
+/// once `serve_each(serve)` runs, and `read_head(c)` for the request.
+const PRELUDE: &str = r#"
+import socket, threading, time
 s = socket.socket()
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", 0)); s.listen(8)
+s.bind(("127.0.0.1", 0)); s.listen(64)
 print(s.getsockname()[1], flush=True)
-while True:
-    c, _ = s.accept()
+def read_head(c):
     req = b""
     while b"\r\n\r\n" not in req:
         d = c.recv(4096)
         if not d: break
         req += d
+    return req
+def serve_each(serve):
+    while True:
+        c, _ = s.accept()
+        threading.Thread(target=serve, args=(c,), daemon=True).start()
+"#;
+
+/// One of the fake file servers: [`PRELUDE`], then its own `serve`.
+fn fake_file_server(name: &str, serve: &str) -> (util::Proc, u16) {
+    util::python_server(name, &format!("{PRELUDE}{serve}\nserve_each(serve)\n"), &[])
+}
+
+/// An HTTP server that lies about its bodies: `/short` promises 1000 bytes
+/// and sends 500, `/long` promises 1000 and sends 1500; both then close.
+const LIAR: &str = r#"
+def serve(c):
+    req = read_head(c)
     n = 500 if b"/short" in req else 1500
     c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n" + b"x" * n)
     c.close()
@@ -171,7 +188,7 @@ fn a_body_shorter_or_longer_than_promised_leaves_no_file() {
     let server = ChatServer::start(&["alice", "bob"], &[]);
     let mut bob = Client::login(server.port, "bob@localhost", server.data(), &[]);
     let mut alice = JsonClient::login(server.port, "alice");
-    let (liar, port) = util::python_server("liar", LIAR, &[]);
+    let (liar, port) = fake_file_server("liar", LIAR);
     for (path, words) in [
         ("short", "stopped after 500 bytes of the 1000 promised"),
         (
@@ -359,17 +376,8 @@ fn a_64_mib_attachment_keeps_both_clients_memory_bounded() {
 /// A server that promises 10 GiB (`/big`), or sends without end and no
 /// Content-Length (`/endless`): a disk-filler.
 const FLOOD: &str = r#"
-import socket, threading
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", 0)); s.listen(8)
-print(s.getsockname()[1], flush=True)
 def serve(c):
-    req = b""
-    while b"\r\n\r\n" not in req:
-        d = c.recv(4096)
-        if not d: return
-        req += d
+    req = read_head(c)
     head = b"Content-Length: 10737418240\r\n" if b"/big" in req else b"Connection: close\r\n"
     try:
         c.sendall(b"HTTP/1.1 200 OK\r\n" + head + b"\r\n")
@@ -377,9 +385,6 @@ def serve(c):
             c.sendall(b"\0" * 65536)
     except OSError:
         c.close()
-while True:
-    c, _ = s.accept()
-    threading.Thread(target=serve, args=(c,), daemon=True).start()
 "#;
 
 #[test]
@@ -392,7 +397,7 @@ fn a_download_over_max_download_is_refused_before_it_fills_the_disk() {
         &["--max-download", "64k"],
     );
     let mut alice = JsonClient::login(server.port, "alice");
-    let (flood, port) = util::python_server("flood", FLOOD, &[]);
+    let (flood, port) = fake_file_server("flood", FLOOD);
     for (path, words) in [
         ("big", "the file is 10737418240 bytes or more"),
         ("endless", "over this client's --max-download of 65536"),
@@ -413,30 +418,18 @@ fn a_download_over_max_download_is_refused_before_it_fills_the_disk() {
 /// Answers each GET after 300 ms with a 2-byte body, and prints the most
 /// connections it has seen open at once after each answer.
 const SLOW: &str = r#"
-import socket, threading, time
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", 0)); s.listen(64)
-print(s.getsockname()[1], flush=True)
 lock = threading.Lock()
 now = [0]; most = [0]
 def serve(c):
     with lock:
         now[0] += 1; most[0] = max(most[0], now[0])
-    req = b""
-    while b"\r\n\r\n" not in req:
-        d = c.recv(4096)
-        if not d: break
-        req += d
+    read_head(c)
     time.sleep(0.3)
     c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
     c.close()
     with lock:
         now[0] -= 1
         print("most", most[0], flush=True)
-while True:
-    c, _ = s.accept()
-    threading.Thread(target=serve, args=(c,), daemon=True).start()
 "#;
 
 #[test]
@@ -444,7 +437,7 @@ fn a_flood_of_links_opens_a_few_connections_at_a_time() {
     let server = ChatServer::start(&["alice", "bob"], &[]);
     let mut bob = Client::login(server.port, "bob@localhost", server.data(), &[]);
     let mut alice = JsonClient::login(server.port, "alice");
-    let (slow, port) = util::python_server("slow", SLOW, &[]);
+    let (slow, port) = fake_file_server("slow", SLOW);
     const LINKS: usize = 12;
     for i in 0..LINKS {
         let url = format!("http://127.0.0.1:{port}/files/{i}/f{i}.bin");
