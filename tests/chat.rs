@@ -294,3 +294,25 @@ fn an_event_file_never_holds_a_password_typed_by_hand() {
         "the password is masked where it was"
     );
 }
+
+#[test]
+fn a_login_and_a_message_sent_with_fin_at_once_are_handled_before_the_close() {
+    // `printf '{login}\n{message}\n' | nc -N HOST PORT`: the whole session
+    // in one segment, then FIN, while the password check is still running.
+    let server = ChatServer::start(&["alice", "bob"], &[]);
+    let mut bob = JsonClient::login(server.port, "bob");
+    let mut alice = JsonClient::connect(server.port);
+    alice.send(json!({"type": "login", "user": "alice", "password": util::chat::PASSWORD}));
+    alice.send(json!({"type": "message", "to": "bob", "body": "sent, then FIN"}));
+    alice.finish_sending();
+    let got = bob.wait(|v| v["type"] == "message");
+    assert_eq!(got["body"], "sent, then FIN");
+    let answers = read_all(alice);
+    assert!(answers.contains("\"logged_in\""), "{answers}");
+    // A wrong password with FIN at once gets its refusal (after the delay).
+    let mut mallory = JsonClient::connect(server.port);
+    mallory.send(json!({"type": "login", "user": "alice", "password": "wrong"}));
+    mallory.finish_sending();
+    let refused = read_all(mallory);
+    assert!(refused.contains("\"error\""), "{refused}");
+}

@@ -270,6 +270,13 @@ impl JsonClient {
             .expect("write");
     }
 
+    /// Sends FIN: nothing more from this client (`nc -N` at stdin's end).
+    pub fn finish_sending(&mut self) {
+        self.stream
+            .shutdown(std::net::Shutdown::Write)
+            .expect("shutdown");
+    }
+
     pub fn send_raw(&mut self, bytes: &[u8]) {
         self.stream.write_all(bytes).expect("write");
     }

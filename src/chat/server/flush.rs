@@ -130,10 +130,29 @@ impl Server<'_> {
     }
 
     /// The peer sent FIN: its stream is over. Ours ends after what is queued.
+    /// The peer sent FIN. Like `printf '…login…\n…message…\n' | nc -N`,
+    /// it may have sent a login and a message and closed its half at once:
+    /// every whole frame it sent is handled first (after the password check
+    /// they wait for, if any), and their answers go out before our FIN.
     pub(super) fn peer_closed(&mut self, id: SessionId) {
         let Some(client) = self.clients.get_mut(&id) else {
             return;
         };
+        client.eof = true;
+        self.pump(id);
+        self.end_of_input(id);
+    }
+
+    /// Closes a session whose peer sent FIN once nothing it sent waits to
+    /// be handled (a password check, a failed login's delay, a download).
+    pub(super) fn end_of_input(&mut self, id: SessionId) {
+        let Some(client) = self.clients.get_mut(&id) else {
+            return;
+        };
+        let busy = matches!(&client.wire, Wire::Files(f, _) if f.busy());
+        if !client.eof || client.checking || client.paused.is_some() || busy {
+            return;
+        }
         match &mut client.wire {
             Wire::Xmpp(s, _) => {
                 let bytes = s.closing_bytes();

@@ -299,6 +299,7 @@ impl<'t> Server<'t> {
                 paused: None,
                 checking: false,
                 closing: None,
+                eof: false,
                 login_by: Some(login_by),
                 dirty: false,
             }),

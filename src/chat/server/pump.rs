@@ -184,6 +184,7 @@ impl Server<'_> {
             self.dispatch(v.id, deliveries);
             // Frames that arrived during the check are handled now.
             self.pump(v.id);
+            self.end_of_input(v.id);
             self.settle(v.id);
         }
     }

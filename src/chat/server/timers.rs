@@ -67,6 +67,7 @@ impl Server<'_> {
             {
                 client.conn.queue(Rc::new(bytes));
                 self.pump(id);
+                self.end_of_input(id);
                 self.more.push(id);
             }
             let Some(client) = self.clients.get_mut(&id) else {

@@ -57,6 +57,9 @@ pub(super) struct Client {
     pub(super) checking: bool,
     /// We are closing: FIN sent or about to be, the rest is discarded.
     pub(super) closing: Option<Instant>,
+    /// The peer sent FIN: what it sent before is still handled (a login
+    /// being checked, the frames behind it), then we close.
+    pub(super) eof: bool,
     /// The login deadline; `None` once logged in.
     pub(super) login_by: Option<Instant>,
     /// Queued in `Server::dirty`.
