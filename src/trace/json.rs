@@ -112,21 +112,11 @@ impl Sink for JsonSink {
             return Ok(());
         }
         self.line.clear();
-        let masked = self.secrets.as_mut().and_then(|s| s.mask(rec));
-        let event;
-        let masked_rec;
-        let rec = match &masked {
-            Some(m) => {
-                event = m.event(rec.event);
-                masked_rec = Record {
-                    event: &event,
-                    ..*rec
-                };
-                &masked_rec
-            }
-            None => rec,
-        };
-        write_line(rec, &mut self.line)?;
+        let line = &mut self.line;
+        match self.secrets.as_mut() {
+            Some(s) => s.recording(rec, |r| write_line(r, line))?,
+            None => write_line(rec, line)?,
+        }
         if self.terminal
             && let Ok(json) = std::str::from_utf8(&self.line)
             && let std::borrow::Cow::Owned(safe) = json_for_terminal(json)

@@ -116,6 +116,23 @@ impl Secrets {
     }
 }
 
+impl Secrets {
+    /// Calls `f` with `rec`, or, when it holds a secret, with a copy of it
+    /// whose previews are masked: what every recording sink does.
+    pub fn recording<R>(&mut self, rec: &Record, f: impl FnOnce(&Record) -> R) -> R {
+        match self.mask(rec) {
+            Some(m) => {
+                let event = m.event(rec.event);
+                f(&Record {
+                    event: &event,
+                    ..*rec
+                })
+            }
+            None => f(rec),
+        }
+    }
+}
+
 impl Masked {
     /// `original` with its secret-bearing fields replaced.
     pub fn event<'a>(&'a self, original: &Event<'a>) -> Event<'a> {

@@ -360,21 +360,7 @@ impl Sink for LessonLog {
             }
             tally.kept += 1;
         }
-        let masked = self.secrets.mask(rec);
-        let event;
-        let masked_rec;
-        let rec = match &masked {
-            Some(m) => {
-                event = m.event(rec.event);
-                masked_rec = Record {
-                    event: &event,
-                    ..*rec
-                };
-                &masked_rec
-            }
-            None => rec,
-        };
-        let line = to_line(rec)?;
+        let line = self.secrets.recording(rec, to_line)?;
         if line.len() >= MAX_LINE {
             // Too long to read back (a huge error message): counted instead.
             if let Some(stream) = self.streams.get_mut(&key) {
