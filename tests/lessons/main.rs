@@ -133,8 +133,9 @@ impl Lab {
         );
         assert!(
             flat(&out).contains(&flat(says)),
-            "lesson {}: advice should say {says:?}:\n{out}",
-            self.lesson
+            "lesson {}: advice should say {says:?}:\n{out}\n{}",
+            self.lesson,
+            self.session_logs()
         );
         // A `{"` opens a JSON object the advice quotes, not a template.
         let unfilled = out

@@ -374,7 +374,11 @@ impl<'t> UdpRelay<'t> {
             );
             self.t.emit(Side::Server, None, Event::Note { text: &text });
         } else if dir == Dir::Up {
-            NetError::new(Action::Send, self.target, e).emit(self.t, Side::Server, None);
+            // The upstream socket's error, narrated as its side (the relay
+            // as the target's client), as when its recv() reports it: an
+            // ICMP "port unreachable" surfaces in either call, depending on
+            // timing, and must read the same both ways.
+            NetError::new(Action::Send, self.target, e).emit(self.t, Side::Client, None);
         } else {
             NetError::new(Action::Recv, client, e).emit(self.t, Side::Server, None);
         }
